@@ -1,0 +1,18 @@
+"""`zoo.hub`: Hub-form folders (config.json + model.safetensors + README.md card), loading and publishing."""
+
+from .card import card_body, card_data, render_card, write_card
+from .pretrained import from_pretrained, hub_config, save_pretrained
+from .publish import model_folder, planned_files, publish
+
+__all__ = [
+    "card_body",
+    "card_data",
+    "from_pretrained",
+    "hub_config",
+    "model_folder",
+    "planned_files",
+    "publish",
+    "render_card",
+    "save_pretrained",
+    "write_card",
+]

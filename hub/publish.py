@@ -1,0 +1,87 @@
+"""`zoo publish`: upload a model folder in Hub form with ``HfApi.upload_folder``.
+
+Example:
+    >>> from zoo.hub import publish
+    >>> publish("informer-etth1-h96", repo_id="my-org/informer-etth1-h96", dry_run=True)
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from zoo.errors import ZooError
+from zoo.registry import get_entry
+from zoo.weights import folder_path, sha256_file
+
+from .pretrained import HUB_FILES, save_pretrained
+
+
+@dataclass(frozen=True)
+class UploadFile:
+    path: str
+    size: int
+    sha256: str
+
+
+def model_folder(name_or_folder: str | os.PathLike, workdir: str | os.PathLike | None = None) -> Path:
+    """The Hub-form folder of a registered name (exported on the fly for upstream weights) or a path."""
+    path = Path(name_or_folder)
+    if path.is_dir():
+        return path
+    entry = get_entry(str(name_or_folder))
+    if entry.weights is not None and entry.weights.folder:
+        folder = folder_path(entry.weights.folder)
+        if all((folder / f).is_file() for f in HUB_FILES):
+            return folder
+    import zoo
+
+    model = zoo.load(entry.name)
+    target = Path(workdir or tempfile.mkdtemp(prefix="zoo-publish-")) / entry.name
+    return save_pretrained(model, target, entry=entry)
+
+
+def planned_files(folder: Path) -> list[UploadFile]:
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    return [UploadFile(str(p.relative_to(folder)), p.stat().st_size, sha256_file(p)) for p in files]
+
+
+def publish(
+    name_or_folder: str | os.PathLike,
+    repo_id: str,
+    revision: str | None = None,
+    dry_run: bool = False,
+    private: bool = False,
+    commit_message: str | None = None,
+    token: str | None = None,
+) -> list[UploadFile]:
+    """Upload the folder of ``name_or_folder`` to ``repo_id`` (branch ``revision``); returns the files.
+
+    With ``dry_run`` nothing is sent: the returned list is exactly what would be uploaded.
+    """
+    if repo_id.count("/") != 1:
+        raise ZooError(f"--repo-id must look like 'org/name', got {repo_id!r}")
+    folder = model_folder(name_or_folder)
+    missing = [f for f in HUB_FILES if not (folder / f).is_file()]
+    if missing:
+        raise ZooError(f"{folder} is not a complete Hub-form folder: missing {', '.join(missing)}")
+    files = planned_files(folder)
+    if dry_run:
+        return files
+    from huggingface_hub import HfApi
+
+    api = HfApi(token=token)
+    api.create_repo(repo_id, repo_type="model", private=private, exist_ok=True)
+    if revision:
+        api.create_branch(repo_id, branch=revision, exist_ok=True)
+    api.upload_folder(
+        repo_id=repo_id,
+        folder_path=str(folder),
+        repo_type="model",
+        revision=revision,
+        commit_message=commit_message or f"Upload {Path(folder).name} with attention-zoo",
+        allow_patterns=[f.path for f in files],
+    )
+    return files

@@ -1,0 +1,196 @@
+"""The ``zoo`` command: one command style across domains.
+
+Core commands: ``zoo list``, ``zoo info NAME``, ``zoo publish NAME --repo-id ORG/NAME``.
+Task commands take a model (or architecture) name first and are answered by that model's domain:
+``zoo train|finetune|eval|predict|forecast|separate|segment|export-bundle NAME [options]``; each
+domain declares them in ``<domain>/cli.py`` as ``COMMANDS = {"eval": (add_arguments, run), ...}``.
+``zoo eval NAME --help`` shows the options of NAME's domain.
+
+Example:
+    $ zoo list 'informer-*'
+    $ zoo info informer-etth1
+    $ zoo eval informer-etth1-h96 --data ETTh1
+    $ zoo publish informer-etth1-h96 --repo-id my-org/informer-etth1-h96 --dry-run
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from collections.abc import Sequence
+
+from zoo.errors import UnknownModelError, ZooError
+
+TASK_COMMANDS = {
+    "train": "train a registered recipe (or an architecture) from scratch",
+    "finetune": "fine-tune a pretrained model on your data and write a Hub-form folder",
+    "eval": "recompute a model's card metrics",
+    "predict": "run a classifier / regressor on inputs",
+    "forecast": "forecast a CSV with a time-series model",
+    "separate": "separate the speakers of a WAV file",
+    "segment": "segment a NIfTI volume",
+    "export-bundle": "export a MONAI bundle",
+}
+
+
+def _domain_of(name: str) -> str:
+    from zoo.registry import architectures, get_entry
+
+    try:
+        return get_entry(name).domain
+    except UnknownModelError:
+        arch = architectures().get(name)
+        if arch is not None:
+            return arch.domain
+        raise
+
+
+def _run_task_command(command: str, argv: list[str]) -> int:
+    if not argv or argv[0] in ("-h", "--help"):
+        print(f"usage: zoo {command} NAME [options]\n\n{TASK_COMMANDS[command]}.\n"
+              f"NAME is a registered model (see `zoo list`); `zoo {command} NAME --help` lists its options.")
+        return 0 if argv else 2
+    name = argv[0]
+    domain = _domain_of(name)
+    try:
+        module = importlib.import_module(f"zoo.{domain}.cli")
+    except ModuleNotFoundError:
+        module = None
+    commands = getattr(module, "COMMANDS", {})
+    if command not in commands:
+        have = ", ".join(sorted(commands)) or "none yet"
+        raise ZooError(f"`zoo {command}` is not available for {domain} models such as {name!r}; {domain} offers: {have}")
+    add_arguments, run = commands[command]
+    parser = argparse.ArgumentParser(prog=f"zoo {command}", description=f"{TASK_COMMANDS[command]} ({domain}).")
+    parser.add_argument("name", help="registered model name")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    return int(run(args) or 0)
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from zoo.registry import domain_errors, get_entry, list_models
+
+    names = list_models(args.pattern, domain=args.domain, task=args.task, pretrained=args.pretrained)
+    rows = []
+    for n in names:
+        e = get_entry(n)
+        metric = e.metrics[0] if e.metrics else None
+        rows.append({
+            "name": n,
+            "domain": e.domain,
+            "task": e.task,
+            "weights": "yes" if e.pretrained else "no",
+            "metric": f"{metric.dataset} {metric.name} {metric.value:.4g}" if metric else "",
+            "aliases": ", ".join(e.aliases),
+        })
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("no models match")
+    else:
+        cols = ["name", "domain", "task", "weights", "metric", "aliases"]
+        widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in cols}
+        print("  ".join(c.ljust(widths[c]) for c in cols).rstrip())
+        for r in rows:
+            print("  ".join(r[c].ljust(widths[c]) for c in cols).rstrip())
+    for domain, err in domain_errors().items():
+        print(f"note: zoo.{domain} could not be imported ({err})", file=sys.stderr)
+    return 0
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    import zoo
+
+    data = zoo.info(args.name)
+    if args.json:
+        print(json.dumps(data, indent=2, default=str))
+        return 0
+    print(f"{data['name']}  ({data['domain']}, {data['task']}, architecture {data['architecture']})")
+    if data["aliases"]:
+        print(f"aliases: {', '.join(data['aliases'])}")
+    if data["description"]:
+        print(data["description"])
+    w = data["weights"]
+    if w is None:
+        print("weights: none (architecture only)")
+    else:
+        src = [f"folder hub/models/{w['folder']}" if w["folder"] else None,
+               f"hub {w['repo_id']}@{w['revision'] or 'main'}" if w["repo_id"] else None,
+               w["url"]]
+        print("weights: " + " → ".join(s for s in src if s) + (f"  sha256 {w['sha256']}" if w["sha256"] else ""))
+    print(f"license: {data['license']}")
+    for m in data["metrics"]:
+        pub = f" (published {m['published']}, {m['published_source']})" if m["published"] is not None else ""
+        print(f"  {m['dataset']} {m['split']} {m['name']}: {m['value']:.4g}{pub}  ← {m['command']}")
+    if data["train_command"]:
+        print(f"trained with: {data['train_command']}")
+    return 0
+
+
+def _cmd_publish(args: argparse.Namespace) -> int:
+    from zoo.hub import publish
+
+    files = publish(args.name, args.repo_id, revision=args.revision, dry_run=args.dry_run, private=args.private)
+    verb = "would upload" if args.dry_run else "uploaded"
+    print(f"{verb} to https://huggingface.co/{args.repo_id}" + (f" (revision {args.revision})" if args.revision else "") + ":")
+    for f in files:
+        print(f"  {f.path}  {f.size:,} bytes  sha256 {f.sha256}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="zoo", description="attention-zoo: pretrained attention models.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("list", help="list registered models")
+    p.add_argument("pattern", nargs="?", help="shell-style name pattern, e.g. 'informer-*'")
+    p.add_argument("--domain")
+    p.add_argument("--task")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--pretrained", dest="pretrained", action="store_true", default=None, help="only models with weights")
+    g.add_argument("--no-weights", dest="pretrained", action="store_false", help="only models without weights")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_list)
+
+    p = sub.add_parser("info", help="card data, metrics and weight source of a model")
+    p.add_argument("name")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_info)
+
+    p = sub.add_parser("publish", help="upload a model folder in Hub form")
+    p.add_argument("name", help="registered model name or a Hub-form folder")
+    p.add_argument("--repo-id", required=True, help="target Hub repository, ORG/NAME")
+    p.add_argument("--revision", help="branch to upload to (created if missing)")
+    p.add_argument("--private", action="store_true")
+    p.add_argument("--dry-run", action="store_true", help="print exactly what would be uploaded, send nothing")
+    p.set_defaults(func=_cmd_publish)
+
+    for command, help_text in TASK_COMMANDS.items():
+        sub.add_parser(command, help=help_text, add_help=False)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] in TASK_COMMANDS:
+            return _run_task_command(argv[0], argv[1:])
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
+        return args.func(args)
+    except (ZooError, FileNotFoundError) as exc:
+        print(f"zoo: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

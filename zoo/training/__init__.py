@@ -1,0 +1,46 @@
+"""The zoo's Lightning training layer, shared by every domain.
+
+- :class:`ZooModule` — base ``LightningModule`` (backbone ``model``, ``optim`` dict, ``shared_step`` hook,
+  ``{stage}/loss`` and torchmetrics logging).
+- :func:`make_trainer` — ``lightning.Trainer`` with checkpointing (``best.ckpt`` + ``last.ckpt``), early
+  stopping, progress bar, CSV logging; :func:`fit` — ``trainer.fit`` resuming from ``last.ckpt``.
+- :func:`seed_everything`; :func:`build_optimizer` / :func:`build_scheduler` for use outside Lightning.
+
+Example::
+
+    from zoo.training import ZooModule, fit, make_trainer, seed_everything
+
+    seed_everything(0)
+    module = MyTask(net, optim={"optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.05,
+                                "scheduler": "cosine", "warmup_steps": 100})
+    trainer = make_trainer(max_epochs=10, ckpt_dir="runs/my", monitor="val/loss", patience=3)
+    fit(module, datamodule, trainer)
+"""
+
+from zoo.training.module import ZooModule, seed_everything
+from zoo.training.optim import (
+    OPTIMIZERS,
+    SCHEDULERS,
+    WarmupCosine,
+    build_optimizer,
+    build_scheduler,
+    check_optim,
+    param_groups,
+)
+from zoo.training.trainer import LAST_CKPT, fit, make_trainer, resolve_resume
+
+__all__ = [
+    "LAST_CKPT",
+    "OPTIMIZERS",
+    "SCHEDULERS",
+    "WarmupCosine",
+    "ZooModule",
+    "build_optimizer",
+    "build_scheduler",
+    "check_optim",
+    "fit",
+    "make_trainer",
+    "param_groups",
+    "resolve_resume",
+    "seed_everything",
+]

@@ -1,0 +1,233 @@
+"""zoo.training: DDP == single process, exact resume, optimizer/scheduler config, early stopping."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from zoo.errors import InputError
+from zoo.training import (
+    LAST_CKPT,
+    ZooModule,
+    build_optimizer,
+    build_scheduler,
+    check_optim,
+    fit,
+    make_trainer,
+    seed_everything,
+)
+
+sys.path.insert(0, str(Path(__file__).parent))
+import _ddp_helpers as ddp  # noqa: E402
+
+QUIET = dict(progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0)
+
+
+# ------------------------------------------------------------------------------------------------ (1) DDP
+def test_ddp_two_processes_match_single_process(tmp_path):
+    """2-process CPU DDP (gloo, per-process batch 4) == 1 process (batch 8), same sample order."""
+    script = Path(ddp.__file__)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=120,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = torch.load(tmp_path / "ddp.pt")
+    assert got["world_size"] == 2
+
+    weights, logged, trainer = ddp.train(devices=1)
+    assert trainer.global_step == got["global_step"] == ddp.EPOCHS * ddp.N_TRAIN // ddp.GLOBAL_BATCH
+    for k, w in weights.items():
+        torch.testing.assert_close(got["weights"][k], w, rtol=0, atol=1e-6)
+    # trained (not the initial weights) ...
+    assert not torch.allclose(weights["weight"], ddp.Regression(ddp.OPTIM).model.weight, atol=1e-2)
+    # ... and the logged epoch values are reduced across processes (loss via sync_dist, MSE via torchmetrics)
+    for key in ("train/loss_epoch", "train/mse_epoch", "val/loss", "val/mse"):
+        assert got["logged"][key] == pytest.approx(logged[key], rel=1e-5, abs=1e-7), key
+    assert logged["val/mse"] == pytest.approx(logged["val/loss"], rel=1e-6)
+
+
+# --------------------------------------------------------------------------------------------- (2) resume
+class Crash(L.Callback):
+    def __init__(self, at_epoch: int):
+        self.at_epoch = at_epoch
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        if trainer.current_epoch == self.at_epoch:
+            raise RuntimeError("simulated crash")
+
+
+class CountSteps(L.Callback):
+    def __init__(self):
+        self.steps = 0
+
+    def on_train_batch_end(self, *args):
+        self.steps += 1
+
+
+RESUME_OPTIM = {"optimizer": "adam", "lr": 0.05, "scheduler": "cosine", "warmup_steps": 3, "min_lr": 1e-3}
+
+
+def _resume_run(ckpt_dir, seed, callbacks=()):
+    seed_everything(0)
+    module = ddp.Regression(RESUME_OPTIM, seed=seed)
+    trainer = make_trainer(max_epochs=4, ckpt_dir=ckpt_dir, callbacks=callbacks, **QUIET)
+    train_dl = DataLoader(ddp.make_data(32, 1), batch_size=8, shuffle=False)
+    val_dl = DataLoader(ddp.make_data(16, 2), batch_size=8, shuffle=False)
+    fit(module, trainer=trainer, train_dataloaders=train_dl, val_dataloaders=val_dl)
+    return module, trainer
+
+
+def test_resume_from_last_checkpoint_is_exact(tmp_path):
+    ref, ref_trainer = _resume_run(tmp_path / "ref", seed=0)
+    # the cosine length came from the trainer (4 epochs x 4 steps): the run ends at min_lr
+    assert ref_trainer.global_step == 16
+    assert ref_trainer.optimizers[0].param_groups[0]["lr"] == pytest.approx(1e-3, rel=1e-9)
+
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        _resume_run(tmp_path / "run", seed=0, callbacks=[Crash(at_epoch=2)])
+    assert (tmp_path / "run" / LAST_CKPT).is_file()
+    assert torch.load(tmp_path / "run" / LAST_CKPT, weights_only=False)["global_step"] == 8
+
+    # a different init proves the weights come from the checkpoint; only 8 steps are left to run
+    counter = CountSteps()
+    resumed, trainer = _resume_run(tmp_path / "run", seed=123, callbacks=[counter])
+    assert counter.steps == 8 and trainer.global_step == 16
+    for k, v in ref.model.state_dict().items():
+        torch.testing.assert_close(resumed.model.state_dict()[k], v, rtol=0, atol=1e-7)
+    ref_state = ref_trainer.optimizers[0].state_dict()["state"]
+    got_state = trainer.optimizers[0].state_dict()["state"]
+    torch.testing.assert_close(got_state, ref_state, rtol=0, atol=1e-7)
+
+    # best.ckpt is written and loads back through save_hyperparameters (optim restored)
+    best = Path(trainer.checkpoint_callback.best_model_path)
+    assert best.name.startswith("best") and best.is_file()
+    loaded = ddp.Regression.load_from_checkpoint(best)
+    assert loaded.optim == check_optim(RESUME_OPTIM)
+
+
+def test_resume_path_errors(tmp_path):
+    trainer = make_trainer(max_epochs=1, ckpt_dir=tmp_path, **QUIET)
+    dl = DataLoader(ddp.make_data(8, 1), batch_size=8)
+    with pytest.raises(InputError, match="resume checkpoint not found"):
+        fit(ddp.Regression(), trainer=trainer, train_dataloaders=dl, resume=tmp_path / "nope.ckpt")
+    with pytest.raises(InputError, match="max_epochs or max_steps"):
+        make_trainer()
+
+
+# ------------------------------------------------------------------------------------- (3) optim config
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.norm, self.fc2 = nn.Linear(4, 8), nn.LayerNorm(8), nn.Linear(8, 2)
+        self.pos = nn.Parameter(torch.zeros(1, 3, 8))
+        self.frozen = nn.Parameter(torch.zeros(5, 5), requires_grad=False)
+
+    def no_weight_decay(self):
+        return {"pos"}
+
+
+def test_param_groups_decay_vs_no_decay():
+    module = ZooModule(Net(), {"optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.05, "betas": (0.9, 0.95)})
+    opt = module.configure_optimizers()
+    assert isinstance(opt, torch.optim.AdamW)
+    net = module.model
+    decay, no_decay = opt.param_groups
+    assert decay["weight_decay"] == 0.05 and no_decay["weight_decay"] == 0.0
+    assert [id(p) for p in decay["params"]] == [id(net.fc1.weight), id(net.fc2.weight)]
+    assert {id(p) for p in no_decay["params"]} == {
+        id(p) for p in (net.fc1.bias, net.norm.weight, net.norm.bias, net.fc2.bias, net.pos)
+    }
+    assert decay["betas"] == (0.9, 0.95)
+    # no weight decay: one group, frozen parameters never included
+    (group,) = build_optimizer(net, {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9}).param_groups
+    assert len(group["params"]) == 7 and group["momentum"] == 0.9
+
+
+def _lrs(optim, n):
+    opt = build_optimizer(nn.Linear(2, 2), optim)
+    sched = build_scheduler(opt, optim)
+    lrs = []
+    for _ in range(n):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched["scheduler"].step()
+    return sched, lrs
+
+
+def test_warmup_cosine_schedule_pinned():
+    optim = {"optimizer": "adamw", "lr": 1.0, "scheduler": "cosine", "warmup_steps": 2, "max_steps": 6,
+             "min_lr": 0.1}  # fmt: skip
+    sched, lrs = _lrs(optim, 8)
+    assert sched["interval"] == "step"
+    pinned = [0.0, 0.5, 1.0, 0.8681980515339464, 0.55, 0.2318019484660536, 0.1, 0.1]
+    assert lrs == pytest.approx(pinned, abs=1e-12)
+    # constant + warmup in epochs (converted with steps_per_epoch)
+    _, lrs = _lrs({"lr": 0.2, "warmup_epochs": 1, "steps_per_epoch": 4}, 6)
+    assert lrs == pytest.approx([0.0, 0.05, 0.1, 0.15, 0.2, 0.2])
+
+
+def test_other_schedulers_and_errors():
+    mk = lambda **kw: build_scheduler(build_optimizer(nn.Linear(2, 2), {"lr": 0.1, **kw}), {"lr": 0.1, **kw})
+    s = mk(scheduler="step", max_epochs=9)
+    assert isinstance(s["scheduler"], torch.optim.lr_scheduler.StepLR) and s["scheduler"].step_size == 3
+    assert s["interval"] == "epoch"
+    s = mk(scheduler="plateau", patience=2)
+    assert isinstance(s["scheduler"], torch.optim.lr_scheduler.ReduceLROnPlateau) and s["monitor"] == "val/loss"
+    s = mk(scheduler="exponential", gamma=0.5)
+    assert s["scheduler"].gamma == 0.5
+    _, lrs = _lrs({"lr": 1.0, "scheduler": "onecycle", "max_steps": 10, "warmup_steps": 5}, 10)
+    assert max(lrs) == pytest.approx(1.0) and lrs.index(max(lrs)) == 4 and lrs[0] == pytest.approx(1 / 25)
+    assert mk() is None
+
+    with pytest.raises(InputError, match=r"unknown optimizer 'lamb'; choose one of \['adamw', 'adam', 'sgd'\]"):
+        check_optim({"optimizer": "lamb"})
+    with pytest.raises(InputError, match="unknown scheduler 'poly'"):
+        check_optim({"scheduler": "poly"})
+    with pytest.raises(InputError, match=r"unknown optim key\(s\) \['learning_rate'\]"):
+        check_optim({"learning_rate": 0.1})
+    with pytest.raises(InputError, match="warmup is supported with"):
+        check_optim({"scheduler": "step", "warmup_steps": 3})
+    with pytest.raises(InputError, match="max_steps is unknown"):
+        mk(scheduler="cosine")
+
+
+# ----------------------------------------------------------------------------------- (4) early stopping
+class ScriptedVal(ZooModule):
+    """Train loss is a real MSE; the validation loss follows a script, one value per epoch."""
+
+    SCRIPT = [3.0, 2.0, 2.5, 2.1, 1.0, 0.5, 0.1, 0.0]
+
+    def __init__(self):
+        super().__init__(nn.Linear(3, 1), {"optimizer": "sgd", "lr": 0.01})
+        self.val_epochs: list[int] = []
+
+    def shared_step(self, batch, stage):
+        x, y = batch
+        if stage == "val":
+            if not self.val_epochs or self.val_epochs[-1] != self.current_epoch:
+                self.val_epochs.append(self.current_epoch)
+            return torch.tensor(self.SCRIPT[self.current_epoch])
+        return nn.functional.mse_loss(self(x), y)
+
+
+def test_early_stopping_stops_at_pinned_epoch(tmp_path):
+    module = ScriptedVal()
+    trainer = make_trainer(max_epochs=8, ckpt_dir=tmp_path, patience=2, **QUIET)
+    dl = DataLoader(ddp.make_data(16, 1), batch_size=8)
+    fit(module, trainer=trainer, train_dataloaders=dl, val_dataloaders=dl)
+    # best 2.0 at epoch 1; 2.5 and 2.1 do not improve -> stop after epoch 3, epoch 4 (1.0) never runs
+    assert trainer.early_stopping_callback.stopped_epoch == 3
+    assert module.val_epochs == [0, 1, 2, 3]
+    assert trainer.checkpoint_callback.best_model_score.item() == 2.0
+    assert math.isclose(trainer.callback_metrics["val/loss"].item(), 2.1, rel_tol=1e-6)
+    csv = next((tmp_path / "logs").glob("version_*/metrics.csv")).read_text()
+    assert "val/loss" in csv and "lr-SGD" in csv

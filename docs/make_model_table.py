@@ -43,7 +43,7 @@ def render() -> str:
             src = f"`{e.weights.repo_id}` (converted)" if e.weights.converter else f"`{e.weights.repo_id}`"
         else:
             src = "upstream release"
-        measured = "; ".join(f"{m.dataset} {m.name} {m.value:.4g}" for m in e.metrics) or "—"
+        measured = "; ".join(f"{m.dataset} {m.name} {m.value:.4g}" for m in e.metrics if m.value is not None) or "—"
         published = "; ".join(
             f"{m.name} {m.published:.4g} ({m.published_source})" for m in e.metrics if m.published is not None
         ) or e.extra.get("published", "—")

@@ -36,9 +36,9 @@ TASK_NAMES = {
 }
 
 
-def _fmt(value: float | None) -> str:
+def _fmt(value: float | None, missing: str = "—") -> str:
     if value is None:
-        return "—"
+        return missing
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
@@ -56,6 +56,7 @@ def card_data(entry: ModelEntry) -> ModelCardData:
             metric_value=m.value,
         )
         for m in entry.metrics
+        if m.value is not None
     ]
     tags = ["attention-zoo", entry.domain, entry.architecture, *entry.tags]
     return ModelCardData(
@@ -99,7 +100,7 @@ def card_body(entry: ModelEntry) -> str:
         ]
         for m in entry.metrics:
             pub = _fmt(m.published) + (f" ({m.published_source})" if m.published is not None and m.published_source else "")
-            lines.append(f"| {m.name} | {m.dataset} | {m.split} | {_fmt(m.value)} | {pub} | `{m.command}` |")
+            lines.append(f"| {m.name} | {m.dataset} | {m.split} | {_fmt(m.value, 'not measured here')} | {pub} | `{m.command}` |")
         notes = [m.note for m in entry.metrics if m.note]
         if notes:
             lines += [""] + [f"- {n}" for n in dict.fromkeys(notes)]

@@ -164,12 +164,12 @@ def read_hub_config(folder: Path) -> tuple[str, dict, dict, str | None]:
     if "architecture" not in config:
         raise WeightsIntegrityError(f"{cfg_path} names no 'architecture'")
     arch = get_architecture(config["architecture"])
-    if "model_args" in config:
-        return arch.name, config["model_args"], config.get("preprocessing", {}), config.get("name")
-    if arch.from_hub_config is None:
+    if arch.from_hub_config is not None:  # a family with its own convention (timm's, for Swin) reads it
+        model_args, preprocessing = arch.from_hub_config(config)
+        return arch.name, model_args, preprocessing, config.get("name")
+    if "model_args" not in config:
         raise WeightsIntegrityError(f"{cfg_path}: no 'model_args' and {arch.name!r} has no foreign config reader")
-    model_args, preprocessing = arch.from_hub_config(config)
-    return arch.name, model_args, preprocessing, config.get("name")
+    return arch.name, config["model_args"], config.get("preprocessing", {}), config.get("name")
 
 
 def from_pretrained(

@@ -64,9 +64,8 @@ def test_task_command_dispatches_to_domain(registry_sandbox, monkeypatch, capsys
 
 
 def test_publish_dry_run_prints_files(registry_sandbox, tmp_path, capsys):
-    from zoo.hub import save_pretrained
-
     import zoo
+    from zoo.hub import save_pretrained
 
     _register("toy-cli-p")
     folder = save_pretrained(zoo.load("toy-cli-p", pretrained=False), tmp_path / "toy-cli-p")

@@ -7,9 +7,9 @@ import json
 import pytest
 import torch
 from huggingface_hub import ModelCard
-from zoo.hub import from_pretrained, publish, render_card, save_pretrained
 
 import zoo
+from zoo.hub import from_pretrained, publish, render_card, save_pretrained
 from zoo.registry import Metric, ModelEntry, WeightsSource, register_model
 
 

@@ -70,6 +70,14 @@ def _run_task_command(command: str, argv: list[str]) -> int:
     return int(run(args) or 0)
 
 
+def _metric_text(metric) -> str:
+    if metric is None:
+        return ""
+    if metric.value is None:
+        return f"{metric.dataset} {metric.name} {metric.published:.4g} (published)" if metric.published is not None else ""
+    return f"{metric.dataset} {metric.name} {metric.value:.4g}"
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
     from zoo.registry import domain_errors, get_entry, list_models
 
@@ -83,7 +91,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
             "domain": e.domain,
             "task": e.task,
             "weights": "yes" if e.pretrained else "no",
-            "metric": f"{metric.dataset} {metric.name} {metric.value:.4g}" if metric else "",
+            "metric": _metric_text(metric),
             "aliases": ", ".join(e.aliases),
         })
     if args.json:
@@ -125,7 +133,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
     print(f"license: {data['license']}")
     for m in data["metrics"]:
         pub = f" (published {m['published']}, {m['published_source']})" if m["published"] is not None else ""
-        print(f"  {m['dataset']} {m['split']} {m['name']}: {m['value']:.4g}{pub}  ← {m['command']}")
+        value = "not measured here" if m["value"] is None else f"{m['value']:.4g}"
+        print(f"  {m['dataset']} {m['split']} {m['name']}: {value}{pub}  ← {m['command']}")
     if data["train_command"]:
         print(f"trained with: {data['train_command']}")
     return 0

@@ -49,10 +49,12 @@ class Metric:
     """One measured number, with the command that reproduces it.
 
     ``published`` is the paper's figure for the same setting (labelled as theirs), if any.
+    ``value=None`` means not measured here (upstream weights whose data set is not available):
+    cards then show only the published figure, labelled as such, and no eval result.
     """
 
     name: str
-    value: float
+    value: float | None
     dataset: str
     split: str = "test"
     command: str = ""

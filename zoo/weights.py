@@ -99,7 +99,8 @@ def _from_hub(src: WeightsSource) -> Path | str:
 
 
 def _from_url(src: WeightsSource) -> Path | str:
-    name = src.url.rstrip("/").rsplit("/", 1)[-1]
+    # an explicit filename names the cache file (release URLs such as ".../root/content" share basenames)
+    name = src.filename if src.filename != WEIGHTS_NAME else src.url.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
     target = cache_dir() / "downloads" / name
     if target.is_file():
         return target

@@ -1,0 +1,93 @@
+"""Vision CLI: predict (top-k with names), eval, train/finetune writing a Hub-form folder, clear input errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from PIL import Image
+
+import zoo
+from zoo.cli import main
+from zoo.errors import InputError
+
+
+def _image_folder(root, classes=("cat", "dog"), n=4, size=32):
+    g = torch.Generator().manual_seed(0)
+    for split in ("train", "val"):
+        for c, name in enumerate(classes):
+            d = root / split / name
+            d.mkdir(parents=True)
+            for i in range(n):
+                arr = (torch.rand(size, size, 3, generator=g) * 80 + 150 * c).clamp(0, 255).to(torch.uint8)
+                Image.fromarray(arr.numpy()).save(d / f"{i}.png")
+    return root
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """`zoo train swin-cifar10` for one tiny epoch on a 2-class ImageFolder: a Hub-form folder."""
+    tmp = tmp_path_factory.mktemp("vision_cli")
+    data = _image_folder(tmp / "data")
+    out = tmp / "run" / "swin-2cls"
+    rc = main(["train", "swin-cifar10", "--data", str(data), "--num-classes", "2", "--epochs", "1",
+               "--batch-size", "4", "--workers", "0", "--threads", "1", "--out", str(out)])
+    assert rc == 0
+    return data, out
+
+
+def test_train_writes_hub_folder_that_reloads(trained, capsys):
+    data, out = trained
+    assert {p.name for p in out.iterdir()} >= {"config.json", "model.safetensors", "README.md"}
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["model_args"]["num_classes"] == 2
+    assert cfg["preprocessing"]["label_names"] == ["cat", "dog"]
+    model = zoo.hub.from_pretrained(out)
+    assert model.num_classes == 2 and "top1" in (out / "README.md").read_text()
+
+    img = data / "val" / "dog" / "0.png"
+    capsys.readouterr()
+    assert main(["predict", "swin-cifar10", str(img), "--weights", str(out), "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)[str(img)]
+    with torch.no_grad():
+        prob = model(model.transform(Image.open(img).convert("RGB"))[None]).softmax(-1)[0]
+    assert [r["label"] for r in got] == [["cat", "dog"][i] for i in prob.argsort(descending=True).tolist()]
+    assert got[0]["prob"] == pytest.approx(prob.max().item(), abs=1e-4)
+
+    assert main(["eval", "swin-cifar10", "--weights", str(out), "--data", str(data), "--workers", "0"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["images"] == 8 and result["split"] == "val" and 0 <= result["top1"] <= 100
+
+
+def test_predict_rejects_non_image_and_missing_file(trained, tmp_path, capsys):
+    _, out = trained
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("not an image")
+    assert main(["predict", "swin-cifar10", str(bad), "--weights", str(out)]) != 0
+    assert "notes.jpg' is not a readable image" in capsys.readouterr().err
+    assert main(["predict", "swin-cifar10", str(tmp_path / "missing.png"), "--weights", str(out)]) != 0
+    assert "missing.png' does not exist" in capsys.readouterr().err
+    from zoo.vision.cli import open_image
+
+    with pytest.raises(InputError, match="not a readable image"):
+        open_image(bad)
+
+
+def test_grayscale_file_is_converted_and_tensor_channels_are_checked(trained, tmp_path):
+    data, out = trained
+    gray = tmp_path / "gray.png"
+    Image.open(data / "val" / "cat" / "0.png").convert("L").save(gray)
+    assert main(["predict", "swin-cifar10", str(gray), "--weights", str(out)]) == 0
+    model = zoo.hub.from_pretrained(out)
+    with pytest.raises(InputError, match="expected 3 channels"):
+        model(torch.randn(1, 1, 32, 32))
+    with pytest.raises(InputError, match="takes 32x32"):
+        model(torch.randn(1, 3, 64, 64))
+
+
+def test_finetune_checks_class_count(trained, capsys):
+    data, _ = trained
+    assert main(["train", "swin-cifar10", "--data", str(data), "--num-classes", "3", "--epochs", "1",
+                 "--workers", "0"]) != 0
+    assert "--num-classes 3 but" in capsys.readouterr().err

@@ -1,0 +1,328 @@
+"""Vision commands for the ``zoo`` CLI: predict, eval, finetune, train.
+
+Examples:
+    $ zoo predict swin-tiny cat.jpg dog.png            # top-5 classes with names
+    $ zoo eval swin-tiny --data /data/imagenet/val     # top-1 / top-5 on an ImageFolder
+    $ zoo finetune dinat-mini --data flowers/ --num-classes 5 --epochs 3 --precision bf16-mixed --out runs/flowers
+    $ zoo train swin-cifar10 --data ../shared/data/vision/cifar10     # the registered CIFAR-10 recipe
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from zoo.errors import InputError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm")
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def open_image(path: str | Path):
+    """A PIL RGB image, or `InputError` naming the file and what is wrong with it."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"image file {str(path)!r} does not exist")
+    try:
+        with Image.open(path) as im:
+            im.load()
+            return im.convert("RGB")  # grayscale, palette and RGBA files become RGB, as timm does
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise InputError(
+            f"{str(path)!r} is not a readable image (expected one of {', '.join(IMAGE_SUFFIXES)}): {exc}"
+        ) from None
+
+
+def _image_folder(root: str | Path, transform, split: str | None = None):
+    from torchvision.datasets import ImageFolder
+
+    root = Path(root)
+    path = root / split if split and (root / split).is_dir() else root
+    if not path.is_dir():
+        raise InputError(f"expected an ImageFolder directory (class sub-folders of images), got {str(path)!r}")
+    try:
+        return ImageFolder(str(path), transform=transform, loader=open_image)
+    except (FileNotFoundError, RuntimeError) as exc:
+        raise InputError(f"{str(path)!r} is not an ImageFolder (<root>/<class>/<image>): {exc}") from None
+
+
+def _limit(dataset, limit: int | None, seed: int = 0):
+    if not limit or limit >= len(dataset):
+        return dataset
+    g = torch.Generator().manual_seed(seed)
+    return torch.utils.data.Subset(dataset, torch.randperm(len(dataset), generator=g)[:limit].tolist())
+
+
+def _input_size(model: nn.Module) -> tuple[int, int]:
+    pre = dict(model.config.get("preprocessing", {}) or {})
+    size = pre.get("input_size", [3, 224, 224])
+    return int(size[1]), int(size[2])
+
+
+# ---------------------------------------------------------------------------------------------
+# predict
+# ---------------------------------------------------------------------------------------------
+
+
+def add_predict_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("images", nargs="+", help="image files")
+    p.add_argument("--topk", type=int, default=5)
+    p.add_argument("--weights", help="a Hub-form folder to load instead of the registered weights")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def load_for_inference(name: str, weights: str | None = None) -> nn.Module:
+    import zoo
+
+    if weights:
+        from zoo.hub import from_pretrained
+
+        return from_pretrained(weights)
+    return zoo.load(name)
+
+
+@torch.inference_mode()
+def predict(model: nn.Module, images: list, topk: int = 5) -> list[list[tuple[int, str, float]]]:
+    """Top-k ``(index, name, probability)`` for each PIL image or path."""
+    from zoo.vision.common import class_names
+
+    names = class_names(dict(model.config.get("preprocessing", {}) or {}), model.num_classes)
+    x = torch.stack([model.transform(open_image(im) if isinstance(im, (str, Path)) else im) for im in images])
+    prob = model(x).softmax(-1)
+    top = prob.topk(min(topk, prob.shape[-1]), dim=-1)
+    return [[(int(i), names[int(i)], float(p)) for p, i in zip(ps, idx)] for ps, idx in zip(top.values, top.indices)]
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    model = load_for_inference(args.name, args.weights)
+    results = predict(model, args.images, args.topk)
+    if args.json:
+        print(json.dumps({str(p): [{"index": i, "label": n, "prob": round(s, 5)} for i, n, s in r]
+                          for p, r in zip(args.images, results)}, indent=2))
+        return 0
+    for path, rows in zip(args.images, results):
+        print(path)
+        for i, name, p in rows:
+            print(f"  {p:7.2%}  {name}  ({i})")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# eval
+# ---------------------------------------------------------------------------------------------
+
+
+def add_eval_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, help="ImageFolder root (or its parent holding val/ or test/)")
+    p.add_argument("--split", default=None, help="sub-folder to use (default: val, then test, then the root)")
+    p.add_argument("--weights", help="a Hub-form folder to evaluate instead of the registered weights")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--limit", type=int, default=None, help="evaluate a fixed random subset of this many images")
+    p.add_argument("--threads", type=int, default=None)
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, dataset, batch_size: int = 64, workers: int = 2) -> dict:
+    """Top-1 / top-5 accuracy (%) of ``model`` on ``dataset`` (``(image_tensor, label)`` pairs)."""
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, num_workers=workers)
+    n = top1 = top5 = 0
+    for x, y in loader:
+        logits = model(x)
+        k = min(5, logits.shape[-1])
+        pred = logits.topk(k, dim=-1).indices
+        top1 += (pred[:, 0] == y).sum().item()
+        top5 += (pred == y[:, None]).any(-1).sum().item()
+        n += len(y)
+    return {"top1": 100.0 * top1 / max(n, 1), "top5": 100.0 * top5 / max(n, 1), "images": n}
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model = load_for_inference(args.name, args.weights)
+    split = args.split
+    if split is None:
+        split = next((s for s in ("val", "test") if (Path(args.data) / s).is_dir()), None)
+    dataset = _image_folder(args.data, model.transform, split)
+    if len(dataset.classes) != model.num_classes:
+        raise InputError(f"{args.data} has {len(dataset.classes)} classes, the model predicts {model.num_classes}")
+    result = evaluate(model, _limit(dataset, args.limit), args.batch_size, args.workers)
+    result.update(model=args.name, data=str(args.data), split=split)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# finetune / train (Lightning through zoo.training)
+# ---------------------------------------------------------------------------------------------
+
+
+def _classifier_module(model: nn.Module, num_classes: int, optim: dict, label_smoothing: float = 0.1,
+                       mixup: float = 0.0):
+    import torchmetrics
+
+    from zoo.training import ZooModule
+
+    class ImageClassifier(ZooModule):
+        """Cross-entropy (label smoothing, optional mixup) with torchmetrics top-1 accuracy."""
+
+        def __init__(self):
+            super().__init__(model, optim)
+            self.set_metrics(torchmetrics.MetricCollection(
+                {"acc": torchmetrics.classification.MulticlassAccuracy(num_classes, average="micro")}))
+
+        def shared_step(self, batch, stage):
+            x, y = batch
+            if stage == "train" and mixup > 0:
+                lam = float(torch.distributions.Beta(mixup, mixup).sample())
+                perm = torch.randperm(x.shape[0], device=x.device)
+                logits = self(lam * x + (1 - lam) * x[perm])
+                ce = nn.functional.cross_entropy
+                return lam * ce(logits, y, label_smoothing=label_smoothing) + (1 - lam) * ce(
+                    logits, y[perm], label_smoothing=label_smoothing)
+            logits = self(x)
+            self.update_metrics(stage, logits, y)
+            return nn.functional.cross_entropy(logits, y, label_smoothing=label_smoothing if stage == "train" else 0)
+
+    return ImageClassifier()
+
+
+def add_finetune_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, help="ImageFolder root with train/ and val/ (or test/) sub-folders")
+    p.add_argument("--num-classes", type=int, required=True)
+    p.add_argument("--out", default=None, help="Hub-form output folder (default runs/<name>-finetuned/model)")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--weight-decay", type=float, default=0.05)
+    p.add_argument("--precision", default="32-true", help="32-true or bf16-mixed")
+    p.add_argument("--img-size", type=int, default=None, help="input size (models with a fixed size keep theirs)")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--limit-train", type=int, default=None, help="use a random subset of the training images")
+    p.add_argument("--limit-val", type=int, default=None)
+    p.add_argument("--no-pretrained", action="store_true", help="start from random weights")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=None)
+
+
+def finetune(args: argparse.Namespace, pretrained: bool = True, model_overrides: dict | None = None,
+             entry_fields: dict | None = None) -> Path:
+    """Fine-tune ``args.name`` on an ImageFolder; returns the written Hub-form folder."""
+    import zoo
+    from zoo.hub import save_pretrained
+    from zoo.registry import Metric, ModelEntry, get_entry
+    from zoo.training import fit, make_trainer, seed_everything
+    from zoo.vision.common import build_transform
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.precision not in ("32-true", "32", "bf16-mixed", "bf16-true"):
+        raise InputError(f"--precision must be 32-true or bf16-mixed, got {args.precision!r}")
+    seed_everything(args.seed)
+    base = get_entry(args.name)
+    model = zoo.load(args.name, pretrained=pretrained, **(model_overrides or {}))  # body + old head, strict
+    pre = dict(model.config.get("preprocessing", {}) or {})
+    if args.img_size and not hasattr(model, "img_size"):
+        pre["input_size"] = [3, args.img_size, args.img_size]
+        pre["crop_pct"] = 1.0
+    train_tf = build_transform(pre, is_training=True)
+    eval_tf = build_transform(pre)
+    train_set = _image_folder(args.data, train_tf, "train")
+    val_split = next((s for s in ("val", "test") if (Path(args.data) / s).is_dir()), None)
+    if val_split is None:
+        raise InputError(f"{args.data} needs a val/ or test/ sub-folder next to train/")
+    val_set = _image_folder(args.data, eval_tf, val_split)
+    if len(train_set.classes) != args.num_classes:
+        raise InputError(f"--num-classes {args.num_classes} but {args.data}/train has {len(train_set.classes)} "
+                         f"class folders: {', '.join(train_set.classes[:10])}")
+    if model.num_classes != args.num_classes:
+        model.reset_classifier(args.num_classes)  # new head
+    model.config.model_args["num_classes"] = args.num_classes
+    pre["label_names"] = list(train_set.classes)
+    pre.pop("labels", None)
+    model.config["preprocessing"] = pre
+    model.init_preprocessing()
+
+    loaders = [torch.utils.data.DataLoader(_limit(ds, lim, args.seed), batch_size=args.batch_size, shuffle=shuffle,
+                                           num_workers=args.workers, drop_last=shuffle)
+               for ds, lim, shuffle in ((train_set, args.limit_train, True), (val_set, args.limit_val, False))]
+    steps = max(1, len(loaders[0])) * args.epochs
+    optim = {"optimizer": "adamw", "lr": args.lr, "weight_decay": args.weight_decay, "scheduler": "cosine",
+             "warmup_steps": min(100, max(1, steps // 10))}
+    model.train()  # zoo.load returns eval mode; Lightning keeps module modes as it finds them
+    module = _classifier_module(model, args.num_classes, optim)
+    out = Path(args.out or f"runs/{args.name}-finetuned/model")
+    trainer = make_trainer(max_epochs=args.epochs, ckpt_dir=out.parent / "checkpoints", monitor="val/acc", mode="max",
+                           precision=args.precision)
+    fit(module, train_dataloaders=loaders[0], val_dataloaders=loaders[1], trainer=trainer)
+    model.eval()
+    acc = evaluate(model, _limit(val_set, args.limit_val, args.seed), args.batch_size, args.workers)
+    cmd = (f"zoo eval {args.name} --weights {out} --data {args.data}"
+           + (f" --limit {args.limit_val}" if args.limit_val else ""))
+    fields = dict(
+        name=out.parent.name if out.name == "model" else out.name, architecture=model.config.architecture,
+        domain="vision", task="image-classification",
+        model_args=dict(model.config.model_args), preprocessing=pre, license=base.license,
+        metrics=[Metric(name="top1", value=round(acc["top1"], 2), dataset=str(args.data), split=val_split,
+                        command=cmd, note=f"measured after fine-tuning, {acc['images']} images")],
+        description=f"{base.name} fine-tuned on {args.data} ({args.num_classes} classes) with `zoo finetune`.",
+        base_model=base.name,
+        train_command=f"zoo finetune {args.name} --data {args.data} --num-classes {args.num_classes} "
+                      f"--epochs {args.epochs} --batch-size {args.batch_size} --lr {args.lr} "
+                      f"--precision {args.precision}",
+        tags=("image-classification", "fine-tuned"),
+    )
+    fields.update(entry_fields or {})
+    save_pretrained(model, out, entry=ModelEntry(**fields))
+    print(json.dumps({"folder": str(out), **acc}, indent=2))
+    return out
+
+
+def run_finetune(args: argparse.Namespace) -> int:
+    finetune(args, pretrained=not args.no_pretrained)
+    return 0
+
+
+def add_train_arguments(p: argparse.ArgumentParser) -> None:
+    add_finetune_arguments(p)
+    for action in p._actions:  # recipe values fill whatever the user does not pass
+        if action.dest == "num_classes":
+            action.required = False
+        if action.dest in ("num_classes", "epochs", "batch_size", "lr", "weight_decay", "precision"):
+            action.default = None
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """``zoo train <recipe>``: from-scratch training with the recipe's hyper-parameters (see recipes.py)."""
+    from zoo.vision.recipes import RECIPES
+
+    if args.name not in RECIPES:
+        raise InputError(f"no vision training recipe named {args.name!r}; recipes: {', '.join(RECIPES)}")
+    recipe = RECIPES[args.name]
+    for key, value in recipe["args"].items():
+        if getattr(args, key, None) is None:
+            setattr(args, key, value)
+    args.num_classes = args.num_classes or recipe["num_classes"]
+    finetune(args, pretrained=False)
+    return 0
+
+
+COMMANDS = {
+    "predict": (add_predict_arguments, run_predict),
+    "eval": (add_eval_arguments, run_eval),
+    "finetune": (add_finetune_arguments, run_finetune),
+    "train": (add_train_arguments, run_train),
+}
+
+__all__ = ["COMMANDS", "evaluate", "finetune", "open_image", "predict"]

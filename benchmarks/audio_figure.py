@@ -1,0 +1,40 @@
+"""The picture of docs/audio.md: an FSDD test mixture and its two reference sources as spectrograms.
+
+    ZOO_DATA_DIR=../shared/data python benchmarks/audio_figure.py [--index 0] [--out docs/img/audio_fsdd_mixture.png]
+
+Optionally ``--checkpoint runs/audio/mossformer2-fsdd2mix/hub`` adds the model's two estimates.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--index", type=int, default=0)
+    p.add_argument("--out", default="docs/img/audio_fsdd_mixture.png")
+    p.add_argument("--checkpoint")
+    a = p.parse_args(argv)
+
+    from zoo.audio.cli import plot_spectrograms
+    from zoo.audio.data import MixtureDataModule
+
+    dm = MixtureDataModule(test_size=a.index + 1, splits=("test",))
+    dm.setup()
+    mix, src = dm.test_set[a.index]
+    rows = src
+    if a.checkpoint:
+        from zoo.hub import from_pretrained
+
+        est = from_pretrained(a.checkpoint).separate(mix)[0]
+        rows = torch.cat([src, est])
+    plot_spectrograms(mix, rows, dm.sample_rate, a.out)
+    print(a.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

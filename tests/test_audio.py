@@ -1,0 +1,419 @@
+"""Speech separation: MossFormer(2) blocks, converters of the released formats, data, loss, separate, CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from torch import nn
+
+from tests.conftest import data_dir
+from zoo.audio import ConvTasNetSeparator, MossFormer
+from zoo.audio.api import SeparatorMixin, read_audio
+from zoo.audio.mossformer import (
+    DilatedDenseConv,
+    convert_clearvoice,
+    convert_modelscope_mossformer,
+    convert_mossformer2_standalone,
+    rotary,
+)
+from zoo.audio.task import SISNR, pit_si_snr
+from zoo.errors import InputError, WeightsIntegrityError
+
+TINY = dict(enc_dim=16, kernel_size=4, dim=16, depth=2, group_size=8, qk_dim=8, expansion=4.0, fsmn_dim=8,
+            fsmn_lorder=3, dropout=0.0, num_speakers=2, sample_rate=8000)  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny models run fastest on one thread of this shared CPU; restored afterwards."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def tiny(fsmn=True, seed=0):
+    torch.manual_seed(seed)
+    return MossFormer(**TINY, fsmn=fsmn).eval()
+
+
+# ------------------------------------------------------------------------------------------ blocks
+def test_rotary_is_complex_rotation_of_interleaved_pairs():
+    x = torch.randn(2, 7, 12, dtype=torch.float64)
+    out = rotary(x, 8)
+    theta = 1.0 / 10000 ** (torch.arange(0, 8, 2, dtype=torch.float64) / 8)
+    z = torch.view_as_complex(x[..., :8].reshape(2, 7, 4, 2).contiguous())
+    rot = torch.view_as_real(z * torch.polar(torch.ones(7, 4, dtype=torch.float64), torch.arange(7.0)[:, None] * theta))
+    torch.testing.assert_close(out[..., :8], rot.reshape(2, 7, 8))
+    torch.testing.assert_close(out[..., 8:], x[..., 8:])  # only the first rot_dim features turn
+    torch.testing.assert_close(out[:, 0], x[:, 0])  # position 0 is not rotated
+
+
+def _upstream_dilated_dense(x, convs2d, norms, acts):
+    """The released DilatedDenseNet: Conv2d on [B, C, T, 1] with explicit zero padding."""
+    skip = x[..., None]
+    for i, (w, norm, act) in enumerate(zip(convs2d, norms, acts)):
+        dil, lorder = 2**i, (w.shape[2] + 1) // 2
+        pad = lorder + (dil - 1) * (lorder - 1) - 1
+        out = torch.nn.functional.conv2d(torch.nn.functional.pad(skip, (0, 0, pad, pad)), w, dilation=(dil, 1),
+                                         groups=w.shape[0])  # fmt: skip
+        out = act(torch.nn.functional.instance_norm(out, weight=norm.weight, bias=norm.bias, eps=1e-5))
+        skip = torch.cat([out, skip], dim=1)
+    return out[..., 0]
+
+
+def test_dilated_dense_conv_matches_released_conv2d_layout():
+    torch.manual_seed(0)
+    m = DilatedDenseConv(6, depth=2, lorder=4)
+    for p in m.parameters():
+        nn.init.normal_(p)
+    w2d = [c.weight.detach()[..., None] for c in m.convs]  # what the released checkpoints store
+    x = torch.randn(2, 6, 30)
+    torch.testing.assert_close(m(x), _upstream_dilated_dense(x, w2d, m.norms, m.acts))
+
+
+# ------------------------------------------------------------------------------------------ model
+def test_model_length_batch_independence_and_scale_equivariance():
+    m = tiny()
+    x = torch.randn(3, 203) * 0.1
+    with torch.no_grad():
+        y = m(x)
+        assert y.shape == (3, 2, 203)
+        torch.testing.assert_close(m(x[1:2]), y[1:2], atol=1e-5, rtol=1e-5)
+    e1 = m.separate(x[0])
+    e2 = m.separate(3.0 * x[0])  # separate normalises the level and restores it
+    assert e1.shape == (1, 2, 203)
+    torch.testing.assert_close(e2, 3.0 * e1, atol=1e-5, rtol=1e-4)
+
+
+def test_mossformer_and_mossformer2_differ_only_by_fsmn():
+    k1 = set(tiny(fsmn=False).state_dict())
+    k2 = set(tiny(fsmn=True).state_dict())
+    assert k1 < k2 and all(".fsmn." in k for k in k2 - k1)
+
+
+def test_gradients_flow_to_every_parameter():
+    m = tiny().train()
+    loss = -pit_si_snr(m(torch.randn(2, 160)), torch.randn(2, 2, 160))[0].mean()
+    loss.backward()
+    missing = [n for n, p in m.named_parameters() if p.grad is None or not torch.isfinite(p.grad).all()]
+    assert missing == []
+
+
+def test_convtasnet_baseline_shapes_and_bad_input():
+    m = ConvTasNetSeparator(enc_num_feats=16, msk_num_feats=8, msk_num_hidden_feats=16, msk_num_layers=2,
+                            msk_num_stacks=1).eval()  # fmt: skip
+    assert m.separate(torch.randn(321)).shape == (1, 2, 321)
+    with pytest.raises(InputError, match=r"\[T\] or \[B, T\]"):
+        m.separate(torch.randn(1, 2, 100))
+
+
+def test_separate_rejects_bad_mixtures():
+    m = tiny()
+    with pytest.raises(InputError, match="empty"):
+        m.separate(torch.zeros(0))
+    with pytest.raises(InputError, match="NaN"):
+        m.separate(torch.tensor([0.1, float("nan")] * 20))
+    with pytest.raises(InputError, match="floating"):
+        m.separate(torch.ones(100, dtype=torch.int16))
+
+
+class _SignSplitter(SeparatorMixin, nn.Module):
+    """Splits x into its positive and negative parts, in an order that flips at every call."""
+
+    sample_rate, num_speakers = 100, 2
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(1))
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        parts = [x.clamp(min=0), x.clamp(max=0)]
+        return torch.stack(parts if self.calls % 2 else parts[::-1], dim=1)
+
+
+def test_chunked_separation_aligns_speakers_across_chunks():
+    m = _SignSplitter()
+    x = torch.randn(1, 1234)
+    out = m.separate(x, normalize=False, chunk_seconds=2.0, overlap_seconds=0.5)
+    assert m.calls == 8  # 200-sample chunks every 150 samples
+    torch.testing.assert_close(out, torch.stack([x.clamp(min=0), x.clamp(max=0)], dim=1))
+
+
+# ---------------------------------------------------------------------------------- released formats
+def _ffn(prefix, din, dout, norm="scale"):
+    sd = {f"{prefix}.mdl.0.g": torch.randn(1)} if norm == "scale" else {
+        f"{prefix}.mdl.0.weight": torch.randn(din), f"{prefix}.mdl.0.bias": torch.randn(din)}
+    sd.update({f"{prefix}.mdl.1.weight": torch.randn(dout, din), f"{prefix}.mdl.1.bias": torch.randn(dout),
+               f"{prefix}.mdl.3.sequential.1.conv.weight": torch.randn(dout, 1, 17)})
+    return sd
+
+
+def _upstream_masknet(body, seq_norm, block_norm, fsmn, cfg=TINY, rot_freqs=None):
+    """Key names and shapes of the released mask nets (FLASH_ShareA_FFConvM / Gated_FSMN_Block_Dilated)."""
+    enc, dim, qk, hid = cfg["enc_dim"], cfg["dim"], cfg["qk_dim"], int(cfg["dim"] * 4)
+    inner, k = cfg["fsmn_dim"], 2 * cfg["fsmn_lorder"] - 1
+    rd = min(32, qk)
+    freqs = rot_freqs if rot_freqs is not None else 1.0 / 10000 ** (torch.arange(0, rd, 2).float() / rd)
+    sd = {"norm.weight": torch.randn(enc), "norm.bias": torch.randn(enc), "conv1d_encoder.weight": torch.randn(dim, enc, 1),
+          "pos_enc.scale": torch.randn(1), "pos_enc.inv_freq": 1.0 / 10000 ** (torch.arange(0, dim, 2).float() / dim),
+          "conv1d_out.weight": torch.randn(2 * dim, dim, 1), "conv1d_out.bias": torch.randn(2 * dim),
+          "conv1_decoder.weight": torch.randn(enc, dim, 1), "prelu.weight": torch.randn(1),
+          "output.0.weight": torch.randn(dim, dim, 1), "output.0.bias": torch.randn(dim),
+          "output_gate.0.weight": torch.randn(dim, dim, 1), "output_gate.0.bias": torch.randn(dim),
+          f"{seq_norm}weight": torch.randn(dim), f"{seq_norm}bias": torch.randn(dim),
+          f"{block_norm}weight": torch.randn(dim), f"{block_norm}bias": torch.randn(dim)}  # fmt: skip
+    for i in range(cfg["depth"]):
+        p = f"{body}.layers.{i}"
+        sd.update(_ffn(f"{p}.to_hidden", dim, hid) | _ffn(f"{p}.to_qk", dim, qk) | _ffn(f"{p}.to_out", hid // 2, dim))
+        sd.update({f"{p}.qk_offset_scale.gamma": torch.randn(4, qk), f"{p}.qk_offset_scale.beta": torch.randn(4, qk),
+                   f"{p}.rotary_pos_emb.freqs": freqs.clone()})  # fmt: skip
+        if not fsmn:
+            continue
+        f = f"{body}.fsmn.{i}"
+        g = f"{f}.gated_fsmn"
+        sd.update({f"{f}.conv1.0.weight": torch.randn(inner, dim, 1), f"{f}.conv1.0.bias": torch.randn(inner),
+                   f"{f}.conv1.1.weight": torch.randn(1), f"{f}.norm1.weight": torch.randn(inner),
+                   f"{f}.norm1.bias": torch.randn(inner), f"{f}.norm2.weight": torch.randn(inner),
+                   f"{f}.norm2.bias": torch.randn(inner), f"{f}.conv2.weight": torch.randn(dim, inner, 1),
+                   f"{f}.conv2.bias": torch.randn(dim), f"{g}.fsmn.linear.weight": torch.randn(inner, inner),
+                   f"{g}.fsmn.linear.bias": torch.randn(inner), f"{g}.fsmn.project.weight": torch.randn(inner, inner)})
+        sd.update(_ffn(f"{g}.to_u", inner, inner, "layer") | _ffn(f"{g}.to_v", inner, inner, "layer"))
+        for j in (1, 2):
+            sd.update({f"{g}.fsmn.conv.conv{j}.weight": torch.randn(inner, j, k, 1),
+                       f"{g}.fsmn.conv.norm{j}.weight": torch.randn(inner), f"{g}.fsmn.conv.norm{j}.bias": torch.randn(inner),
+                       f"{g}.fsmn.conv.prelu{j}.weight": torch.randn(inner)})  # fmt: skip
+    return sd
+
+
+def _enc_dec(cfg=TINY):
+    return torch.randn(cfg["enc_dim"], 1, cfg["kernel_size"]), torch.randn(cfg["enc_dim"], 1, cfg["kernel_size"])
+
+
+def _check_loaded(model, converted, original_key, original):
+    model.load_state_dict(converted, strict=True)
+    with torch.no_grad():
+        assert model(torch.randn(1, 100)).shape == (1, 2, 100)
+    # a spot check that values travelled to the right place
+    return torch.equal(converted[original_key], original)
+
+
+def test_convert_clearvoice_mossformer2_ss_16k():
+    mask = _upstream_masknet("mdl.intra_mdl.mossformerM", "mdl.intra_mdl.norm.", "mdl.intra_norm.", fsmn=True)
+    enc, dec = _enc_dec()
+    sd = {"model.enc.conv1d.weight": enc, "model.dec.weight": dec, **{f"model.mask_net.{k}": v for k, v in mask.items()}}
+    out = convert_clearvoice({"model": {f"module.{k}": v for k, v in sd.items()}})  # DataParallel + wrapper dict
+    m = tiny(fsmn=True)
+    assert _check_loaded(m, out, "masker.blocks.1.fsmn.memory.dense.convs.1.weight",
+                         mask["mdl.intra_mdl.mossformerM.fsmn.1.gated_fsmn.fsmn.conv.conv2.weight"][..., 0])  # fmt: skip
+    assert torch.equal(out["masker.blocks.0.attn.qk_scale"], mask["mdl.intra_mdl.mossformerM.layers.0.qk_offset_scale.gamma"])
+    assert torch.equal(out["masker.norm_seq.weight"], mask["mdl.intra_mdl.norm.weight"])
+    assert torch.equal(out["encoder.weight"], enc) and torch.equal(out["decoder.weight"], dec)
+
+
+def test_convert_mossformer2_standalone_three_files():
+    mask = _upstream_masknet("dual_mdl.0.intra_mdl.mdl.flashT", "dual_mdl.0.intra_mdl.mdl.norm.norm.",
+                             "dual_mdl.0.intra_norm.", fsmn=True)  # fmt: skip
+    enc, dec = _enc_dec()
+    sd = {"encoder.conv1d.weight": enc, "decoder.weight": dec, **{f"masknet.{k}": v for k, v in mask.items()}}
+    out = convert_mossformer2_standalone(sd)
+    assert _check_loaded(tiny(fsmn=True), out, "masker.blocks.0.fsmn.to_u.norm.weight",
+                         mask["dual_mdl.0.intra_mdl.mdl.flashT.fsmn.0.gated_fsmn.to_u.mdl.0.weight"])  # fmt: skip
+    assert torch.equal(out["masker.out_gate.weight"], mask["output_gate.0.weight"])
+
+
+def test_convert_modelscope_mossformer():
+    mask = _upstream_masknet("mdl.att_mdl.mossformerM", "mdl.att_mdl.norm.norm.", "mdl.att_norm.", fsmn=False)
+    enc, dec = _enc_dec()
+    sd = {"encoder.conv1d.weight": enc, "decoder.weight": dec, **{f"mask_net.{k}": v for k, v in mask.items()}}
+    out = convert_modelscope_mossformer(sd)
+    assert _check_loaded(tiny(fsmn=False), out, "masker.blocks.1.attn.to_out.dwconv.weight",
+                         mask["mdl.att_mdl.mossformerM.layers.1.to_out.mdl.3.sequential.1.conv.weight"])  # fmt: skip
+
+
+def test_converters_refuse_foreign_or_inconsistent_checkpoints():
+    with pytest.raises(WeightsIntegrityError, match="not a ClearVoice"):
+        convert_clearvoice({"encoder.conv1d.weight": torch.zeros(1)})
+    mask = _upstream_masknet("mdl.att_mdl.mossformerM", "mdl.att_mdl.norm.norm.", "mdl.att_norm.", fsmn=False,
+                             rot_freqs=torch.ones(4))  # fmt: skip
+    enc, dec = _enc_dec()
+    with pytest.raises(WeightsIntegrityError, match="rotary frequencies"):
+        convert_modelscope_mossformer({"encoder.conv1d.weight": enc, "decoder.weight": dec,
+                                       **{f"mask_net.{k}": v for k, v in mask.items()}})  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------- loss, metrics
+def test_pit_si_snr_finds_the_permutation_and_sisnri_of_mixture_is_zero():
+    torch.manual_seed(0)
+    ref = torch.randn(3, 2, 400)
+    mix = ref.sum(1)
+    est = ref + 0.1 * torch.randn(3, 2, 400)
+    best_same, _ = pit_si_snr(2.0 * est, ref)
+    best_swap, perm = pit_si_snr(est.flip(1), ref)
+    expected = (10 * torch.log10(ref.pow(2).sum(-1) / (est - ref).pow(2).sum(-1))).mean(-1)  # ~ SI-SNR at 20 dB
+    torch.testing.assert_close(best_same, best_swap)
+    torch.testing.assert_close(best_same, expected, atol=0.05, rtol=0)
+    assert perm.tolist() == [[1, 0]] * 3
+    m = SISNR(improvement=True)
+    m.update(mix[:, None].repeat(1, 2, 1), ref, mix)
+    assert abs(float(m.compute())) < 1e-4
+
+
+def test_training_steps_reduce_the_loss():
+    torch.manual_seed(0)
+    m = tiny().train()
+    t = torch.arange(800) / 8000
+    ref = torch.stack([torch.sin(2 * torch.pi * 440 * t), torch.sign(torch.sin(2 * torch.pi * 97 * t)) * 0.5])[None]
+    mix = ref.sum(1)
+    opt = torch.optim.Adam(m.parameters(), 3e-3)
+    losses = []
+    for _ in range(12):
+        loss = -pit_si_snr(m(mix), ref)[0].mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+    assert losses[-1] < losses[0] - 3.0, losses
+
+
+# ------------------------------------------------------------------------------------------------ data
+def _write_speakers(root, rate=16000, n=4):
+    rng = np.random.default_rng(0)
+    for spk, f0 in (("ann", 150.0), ("bob", 110.0), ("cyd", 220.0)):
+        (root / spk).mkdir(parents=True)
+        for i in range(n):
+            t = np.arange(int(rate * (0.3 + 0.1 * i))) / rate
+            x = 0.3 * np.sin(2 * np.pi * f0 * (1 + 0.1 * i) * t) + 0.01 * rng.standard_normal(t.size)
+            sf.write(root / spk / f"{i}.wav", x.astype(np.float32), rate)
+
+
+def test_datamodule_on_a_folder_resamples_splits_and_mixes(tmp_path):
+    from zoo.audio.data import MixtureDataModule, scan
+
+    _write_speakers(tmp_path / "wavs", n=10)
+    rows = scan(tmp_path / "wavs")
+    assert {r["speaker"] for r in rows} == {"ann", "bob", "cyd"}
+    assert [r["split"] for r in rows if r["speaker"] == "ann"] == ["test", "val"] + ["train"] * 8
+    dm = MixtureDataModule(tmp_path / "wavs", sample_rate=8000, segment_seconds=0.5, batch_size=2, train_size=4,
+                           val_size=3, test_size=5, seed=3)  # fmt: skip
+    dm.setup()
+    mix, src = dm.test_set[2]
+    assert mix.shape == (4000,) and src.shape == (2, 4000)
+    torch.testing.assert_close(mix, src.sum(0))
+    assert abs(float(mix.pow(2).mean().sqrt()) - 0.1) < 1e-5
+    level = 20 * torch.log10(src[0].pow(2).mean().sqrt() / src[1].pow(2).mean().sqrt())
+    assert -5.0 - 1e-4 <= float(level) <= 5.0 + 1e-4
+    again = MixtureDataModule(tmp_path / "wavs", sample_rate=8000, segment_seconds=0.5, test_size=5, seed=3,
+                              splits=("test",))  # fmt: skip
+    again.setup()
+    torch.testing.assert_close(again.test_set[2][0], mix)  # fixed-seed test mixtures
+    assert again.train_set is None
+    a, b = dm.train_set[0][0], dm.train_set[0][0]
+    assert not torch.equal(a, b)  # dynamic mixing draws anew
+
+
+def test_datamodule_errors(tmp_path):
+    from zoo.audio.data import MixtureDataModule, scan
+
+    with pytest.raises(InputError, match="data folder not found"):
+        scan(tmp_path / "nope")
+    (tmp_path / "flat").mkdir()
+    sf.write(tmp_path / "flat" / "x.wav", np.zeros(100, np.float32), 8000)
+    with pytest.raises(InputError, match="cannot tell the speaker"):
+        scan(tmp_path / "flat")
+    with pytest.raises(InputError, match="snr_range"):
+        MixtureDataModule(tmp_path, snr_range=(5, -5))
+    with pytest.raises(InputError, match="sample rate"):
+        MixtureDataModule(tmp_path, sample_rate=10)
+
+
+@pytest.mark.skipif(data_dir() is None or not (data_dir() / "audio" / "fsdd").is_dir(), reason="FSDD not available")
+def test_fsdd_official_split_and_test_mixtures_use_test_utterances_only():
+    from zoo.audio.data import FSDD_PATTERN, MixtureDataModule, scan
+
+    root = data_dir() / "audio" / "fsdd" / "recordings"
+    rows = scan(root)
+    assert len(rows) == 3000 and len({r["speaker"] for r in rows}) == 6
+    for r in rows:
+        idx = int(FSDD_PATTERN.match(r["path"].name)["index"])
+        assert r["split"] == ("test" if idx <= 4 else "val" if idx <= 9 else "train")
+    dm = MixtureDataModule(root, test_size=6, splits=("test",))
+    dm.setup()
+    assert dm.test_files == 300
+    ds = dm.test_set
+    test_speakers = {r["speaker"] for r in rows if r["split"] == "test"}
+    for idx, _, _ in ds.recipes:
+        assert ds.spk[idx[0]] != ds.spk[idx[1]] and {ds.spk[idx[0]], ds.spk[idx[1]]} <= test_speakers
+
+
+# ------------------------------------------------------------------------------------------------- I/O
+def test_read_audio_errors(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        read_audio(tmp_path / "missing.wav")
+    (tmp_path / "garbage.wav").write_bytes(b"RIFF this is not audio")
+    with pytest.raises(InputError, match="cannot read"):
+        read_audio(tmp_path / "garbage.wav")
+    sf.write(tmp_path / "empty.wav", np.zeros(0, np.float32), 8000)
+    with pytest.raises(InputError, match="empty"):
+        read_audio(tmp_path / "empty.wav")
+    sf.write(tmp_path / "silent.wav", np.zeros(800, np.float32), 8000)
+    with pytest.raises(InputError, match="silent"):
+        read_audio(tmp_path / "silent.wav")
+    sf.write(tmp_path / "slow.wav", np.ones(80, np.float32) * 0.1, 100)
+    with pytest.raises(InputError, match="between 1000 and 384000"):
+        read_audio(tmp_path / "slow.wav")
+
+
+# ------------------------------------------------------------------------------------------------- CLI
+def test_zoo_separate_end_to_end_and_errors(tmp_path, capsys, registry_sandbox):
+    from zoo.cli import main
+    from zoo.hub import save_pretrained
+    from zoo.loading import build
+
+    model = build("mossformer2", dict(TINY, fsmn=True), name="mossformer2-fsdd2mix")
+    save_pretrained(model, tmp_path / "ckpt")
+    rate = 16000  # not the model's 8 kHz: resampled in and out
+    t = np.arange(int(rate * 1.3)) / rate
+    stereo = np.stack([0.3 * np.sin(2 * np.pi * 300 * t), 0.2 * np.sin(2 * np.pi * 520 * t)], axis=1)
+    sf.write(tmp_path / "mix.wav", stereo.astype(np.float32), rate)
+    rc = main(["separate", "mossformer2-fsdd2mix", str(tmp_path / "mix.wav"), "--out-dir", str(tmp_path / "out"),
+               "--checkpoint", str(tmp_path / "ckpt"), "--plot", str(tmp_path / "spec.png"), "--chunk-seconds", "0.5",
+               "--overlap-seconds", "0.1", "--no-progress"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert "2 channels; mixing them down" in err and "resampling mix.wav from 16000 Hz" in err
+    for i in (1, 2):
+        data, sr = sf.read(tmp_path / "out" / f"mix_spk{i}.wav")
+        assert sr == rate and data.shape == (t.size,) and np.abs(data).max() > 0
+    assert (tmp_path / "spec.png").stat().st_size > 1000
+    # eval on a folder of speakers: SI-SNR / SI-SNRi of fixed mixtures as JSON
+    _write_speakers(tmp_path / "spk", n=10)
+    rc = main(["eval", "mossformer2-fsdd2mix", "--checkpoint", str(tmp_path / "ckpt"), "--data", str(tmp_path / "spk"),
+               "--mixtures", "3", "--json"])  # fmt: skip
+    res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert rc == 0 and res["mixtures"] == 3 and res["split"] == "test"
+    assert abs(res["si_snri"] - (res["si_snr"] - res["input_si_snr"])) < 0.01
+    # bad input: a clear message and exit status 2
+    sf.write(tmp_path / "silent.wav", np.zeros(800, np.float32), 8000)
+    rc = main(["separate", "mossformer2-fsdd2mix", str(tmp_path / "silent.wav"), "--out-dir", str(tmp_path / "o2"),
+               "--checkpoint", str(tmp_path / "ckpt")])  # fmt: skip
+    assert rc == 2 and "is silent" in capsys.readouterr().err
+    # an entry registered without weights says how to get them
+    rc = main(["separate", "mossformer2-fsdd2mix", str(tmp_path / "mix.wav"), "--out-dir", str(tmp_path / "o3")])
+    assert rc == 2 and "zoo train mossformer2-fsdd2mix" in capsys.readouterr().err
+
+
+def test_registered_entries_are_architectures_without_weights():
+    from zoo.registry import get_entry, list_models
+
+    names = list_models("*-fsdd2mix")
+    assert names == ["convtasnet-fsdd2mix", "mossformer-fsdd2mix", "mossformer2-fsdd2mix"]
+    for n in names:
+        e = get_entry(n)
+        assert e.weights is None and e.metrics == [] and e.train_command == f"zoo train {n}"

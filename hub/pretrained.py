@@ -102,7 +102,7 @@ def save_pretrained(
     card = render_card(_entry_for(model, entry))
     payload = {
         CONFIG_NAME: (json.dumps(config, indent=2, sort_keys=True) + "\n").encode(),
-        WEIGHTS_NAME: save(state_dict_for_saving(model, dtype), metadata={"format": "pt", "zoo_version": __version__}),
+        WEIGHTS_NAME: save(state_dict_for_saving(model, dtype), metadata={"format": "pt"}),  # one key: byte-stable
         "README.md": str(card).encode(),
     }
     folder.parent.mkdir(parents=True, exist_ok=True)

@@ -150,3 +150,13 @@ def test_publish_dry_run_and_upload(registry_sandbox, tmp_path, monkeypatch):
     ]
     with pytest.raises(zoo.ZooError, match="org/name"):
         publish("toy-pub", "not-a-repo-id", dry_run=True)
+
+
+def test_saving_is_byte_reproducible(registry_sandbox, tmp_path):
+    _entry()
+    model = zoo.load("toy-hub", pretrained=False)
+    digests = set()
+    for i in range(4):  # safetensors writes metadata from a hash map: more than one key would shuffle
+        folder = save_pretrained(model, tmp_path / f"r{i}", dtype=torch.float16)
+        digests.add(tuple((folder / f).read_bytes() for f in ("config.json", "model.safetensors", "README.md")))
+    assert len(digests) == 1

@@ -1,19 +1,19 @@
 """Lightning task for forecasting: MSE training on standardised values, val/test MSE and MAE.
 
-The learning rate follows the reference recipes' "type1" schedule (halved after every epoch).
+Built on `zoo.training.ZooModule`. The learning rate follows the reference recipes' "type1" schedule
+(halved after every epoch: ``ExponentialLR(gamma=0.5)``).
 `evaluate` computes test MSE/MAE over ALL windows (no drop_last), summing exactly in float64.
 
-Example:
-    >>> task = ForecastTask(model, lr=1e-4)
-    >>> trainer.fit(task, datamodule=dm)
 """
 
 from __future__ import annotations
 
-import lightning as L
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection
+
+from zoo.training import ZooModule
 
 
 def make_decoder_input(y: Tensor, label_len: int, pred_len: int) -> Tensor:
@@ -49,36 +49,25 @@ def evaluate(model: nn.Module, loader, features: str = "M", limit: int | None = 
     return {"mse": se / n, "mae": ae / n, "n_values": n}
 
 
-class ForecastTask(L.LightningModule):
-    """Wraps a forecasting model for Lightning training (MSE loss, Adam, halving lr per epoch)."""
+class ForecastTask(ZooModule):
+    """Forecasting on the zoo's training base: MSE loss, Adam, lr × ``lr_decay`` after every epoch.
+
+    Logs ``{stage}/loss`` (the base) and ``{stage}/mse``, ``{stage}/mae`` (torchmetrics); early stopping
+    and checkpoints monitor ``val/mse``.
+
+    Example:
+        >>> task = ForecastTask(model, lr=1e-4)
+        >>> fit(task, datamodule=dm, trainer=make_trainer(max_epochs=6, ckpt_dir="runs/x", monitor="val/mse"))
+    """
 
     def __init__(self, model: nn.Module, lr: float = 1e-4, features: str = "M", weight_decay: float = 0.0,
                  lr_decay: float = 0.5):
-        super().__init__()
-        self.model, self.lr, self.features = model, lr, features
-        self.weight_decay, self.lr_decay = weight_decay, lr_decay
-        self._val = []
+        super().__init__(model, optim={"optimizer": "adam", "lr": lr, "weight_decay": weight_decay,
+                                       "scheduler": "exponential", "gamma": lr_decay})
+        self.features = features
+        self.set_metrics(MetricCollection({"mse": MeanSquaredError(), "mae": MeanAbsoluteError()}))
 
-    def training_step(self, batch, batch_idx):
+    def shared_step(self, batch, stage: str) -> Tensor:
         out, truth = predict_batch(self.model, batch, self.features)
-        loss = F.mse_loss(out, truth)
-        self.log("train_loss", loss, prog_bar=True, on_step=False, on_epoch=True, batch_size=len(out))
-        return loss
-
-    def validation_step(self, batch, batch_idx):
-        out, truth = predict_batch(self.model, batch, self.features)
-        d = (out - truth).double()
-        self._val.append(torch.stack([(d**2).sum(), d.abs().sum(), torch.tensor(d.numel(), dtype=torch.float64)]))
-
-    def on_validation_epoch_end(self):
-        if not self._val:
-            return
-        s = torch.stack(self._val).sum(0)
-        self._val.clear()
-        self.log("val_mse", float(s[0] / s[2]), prog_bar=True)
-        self.log("val_mae", float(s[1] / s[2]))
-
-    def configure_optimizers(self):
-        opt = torch.optim.Adam(self.model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda epoch: self.lr_decay**epoch)
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "epoch"}}
+        self.update_metrics(stage, out.detach().contiguous(), truth.contiguous())
+        return F.mse_loss(out, truth)

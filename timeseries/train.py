@@ -50,18 +50,17 @@ def make_datamodule(recipe: dict, data_dir: str | None = None) -> ForecastDataMo
 
 def fit(model, dm: ForecastDataModule, recipe: dict, run_dir: Path, log_every: int = 50) -> dict:
     """Lightning fit with early stopping on val MSE; loads the best weights back into ``model``."""
-    import lightning as L
-    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+    from zoo.training import fit as zoo_fit
+    from zoo.training import make_trainer
 
     task = ForecastTask(model, lr=recipe["lr"], features=recipe["features"], lr_decay=recipe.get("lr_decay", 0.5),
                         weight_decay=recipe.get("weight_decay", 0.0))
-    ckpt = ModelCheckpoint(dirpath=run_dir, filename="best", monitor="val_mse", mode="min", save_top_k=1)
-    stop = EarlyStopping(monitor="val_mse", mode="min", patience=recipe["patience"])
-    trainer = L.Trainer(max_epochs=recipe["max_epochs"], accelerator="cpu", devices=1, callbacks=[ckpt, stop],
-                        logger=L.pytorch.loggers.CSVLogger(run_dir, name="logs"), enable_progress_bar=False,
-                        log_every_n_steps=log_every, enable_model_summary=False, num_sanity_val_steps=0)
+    trainer = make_trainer(max_epochs=recipe["max_epochs"], ckpt_dir=run_dir, monitor="val/mse", mode="min",
+                           patience=recipe["patience"], progress_bar=False, log_every_n_steps=log_every,
+                           enable_model_summary=False, num_sanity_val_steps=0)
     t0 = time.time()
-    trainer.fit(task, datamodule=dm)
+    zoo_fit(task, datamodule=dm, trainer=trainer, resume="auto")  # resumes runs/<name>/last.ckpt after a cut
+    ckpt = trainer.checkpoint_callback
     best = torch.load(ckpt.best_model_path, map_location="cpu", weights_only=False)["state_dict"]
     task.load_state_dict(best)
     return {"fit_seconds": time.time() - t0, "epochs_run": trainer.current_epoch,
@@ -74,10 +73,10 @@ def _best_epoch(run_dir: Path) -> int | None:
     rows = []
     for f in sorted((run_dir / "logs").glob("version_*/metrics.csv")):
         with open(f) as fh:
-            rows += [r for r in csv.DictReader(fh) if r.get("val_mse")]
+            rows += [r for r in csv.DictReader(fh) if r.get("val/mse")]
     if not rows:
         return None
-    return int(min(rows, key=lambda r: float(r["val_mse"]))["epoch"])
+    return int(min(rows, key=lambda r: float(r["val/mse"]))["epoch"])
 
 
 def half_roundtrip(model) -> torch.nn.Module:

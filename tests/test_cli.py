@@ -40,7 +40,7 @@ def test_unknown_model_exit_code_and_message(registry_sandbox, capsys):
     assert main(["eval", "toy-cli-h69"]) == 2
 
 
-def test_task_command_dispatches_to_domain(registry_sandbox, monkeypatch, capsys):
+def test_task_command_dispatches_to_domain(registry_sandbox, monkeypatch, capsys, tmp_path):
     _register("toy-cli-d")
     seen = {}
 
@@ -57,6 +57,10 @@ def test_task_command_dispatches_to_domain(registry_sandbox, monkeypatch, capsys
     monkeypatch.setitem(sys.modules, "zoo.core.cli", fake)
     assert main(["eval", "toy-cli-d", "--data", "ETTh1"]) == 0
     assert seen == {"name": "toy-cli-d", "data": "ETTh1"}
+    folder = tmp_path / "finetuned"  # a Hub-form folder is dispatched by its config's architecture
+    folder.mkdir()
+    (folder / "config.json").write_text('{"architecture": "toy-mlp", "model_args": {}}')
+    assert main(["eval", str(folder), "--data", "x"]) == 0 and seen["name"] == str(folder)
     assert main(["forecast", "toy-cli-d"]) == 2
     assert "`zoo forecast` is not available for core models" in capsys.readouterr().err
     with pytest.raises(SystemExit):

@@ -36,8 +36,16 @@ TASK_COMMANDS = {
 
 
 def _domain_of(name: str) -> str:
+    """Domain of a registered name, an architecture name, or a Hub-form folder (via its config.json)."""
+    from pathlib import Path
+
     from zoo.registry import architectures, get_entry
 
+    folder = Path(name)
+    if (folder / "config.json").is_file():
+        arch = json.loads((folder / "config.json").read_text()).get("architecture")
+        if arch in architectures():
+            return architectures()[arch].domain
     try:
         return get_entry(name).domain
     except UnknownModelError:

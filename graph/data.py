@@ -1,0 +1,322 @@
+"""Graph data: MoleculeNet CSVs and TU text files, their splits, and batching.
+
+Data are read from a user-given folder or ``$ZOO_DATA_DIR`` (``graph/moleculenet/*.csv``,
+``graph/tudataset/<NAME>/``); nothing is copied into the repository.
+
+Example:
+    >>> from zoo.graph import moleculenet_split, load_moleculenet
+    >>> table = load_moleculenet("esol")                      # smiles, targets [N, 1], task info
+    >>> train, val, test = moleculenet_split("esol", "random", seed=0)
+    >>> len(train), len(val), len(test)
+    (902, 113, 113)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from zoo.errors import InputError
+
+from .features import GraphFeaturizer, descriptors, mol_to_graph, parse_smiles
+
+MOLECULENET = {
+    "esol": dict(file="delaney-processed.csv", smiles="smiles", targets=["measured log solubility in mols per litre"],
+                 task="regression", units="log10(mol/L)", split="random", metric="rmse"),
+    "freesolv": dict(file="freesolv.csv", smiles="smiles", targets=["freesolv"], task="regression",
+                     units="kcal/mol (hydration free energy)", split="random", metric="rmse"),
+    "lipophilicity": dict(file="lipo.csv", smiles="smiles", targets=["lipo"], task="regression",
+                          units="logD (octanol/water, pH 7.4)", split="random", metric="rmse"),
+    "bbbp": dict(file="bbbp.csv", smiles="smiles", targets=["p_np"], task="classification",
+                 units="probability of blood-brain barrier penetration", split="scaffold", metric="roc_auc"),
+    "bace": dict(file="bace.csv", smiles="mol", targets=["Class"], task="classification",
+                 units="probability of BACE-1 inhibition", split="scaffold", metric="roc_auc"),
+}  # fmt: skip
+ALIASES = {"lipo": "lipophilicity", "delaney": "esol"}
+TU_DATASETS = {"MUTAG": "MUTAG", "PROTEINS": "PROTEINS_full"}
+FRACTIONS = (0.8, 0.1, 0.1)
+
+
+def data_root(root: str | os.PathLike | None = None) -> Path:
+    """The shared data folder: ``root``, else ``$ZOO_DATA_DIR``, else ``../shared/data``."""
+    path = Path(root or os.environ.get("ZOO_DATA_DIR", "../shared/data"))
+    if not path.is_dir():
+        raise FileNotFoundError(f"data folder {path} does not exist; pass root= or set ZOO_DATA_DIR")
+    return path
+
+
+def _canonical(name: str) -> str:
+    key = ALIASES.get(name.lower(), name.lower())
+    if key not in MOLECULENET:
+        raise InputError(f"unknown MoleculeNet set {name!r}; expected one of {sorted(MOLECULENET)}")
+    return key
+
+
+@dataclass
+class MoleculeTable:
+    """Rows of a molecule CSV that RDKit parses: ``rows`` are the CSV row numbers kept."""
+
+    name: str
+    smiles: list[str]
+    targets: np.ndarray  # [N, T] float, NaN where missing
+    rows: np.ndarray
+    task: str
+    target_names: list[str]
+    units: str = ""
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+
+
+def load_csv(path: str | os.PathLike, smiles_column: str = "smiles", target_columns: list[str] | None = None,
+             task: str = "regression", units: str = "", name: str | None = None) -> MoleculeTable:  # fmt: skip
+    """Any CSV with a SMILES column and target columns; unparseable SMILES are skipped and listed."""
+    import pandas as pd
+
+    df = pd.read_csv(path)
+    if smiles_column not in df.columns:
+        raise InputError(f"{path}: no SMILES column {smiles_column!r}; columns are {list(df.columns)}")
+    targets = target_columns or [c for c in df.columns if c != smiles_column and pd.api.types.is_numeric_dtype(df[c])]
+    missing = [c for c in targets if c not in df.columns]
+    if missing or not targets:
+        raise InputError(f"{path}: target columns {missing or targets} not found; columns are {list(df.columns)}")
+    keep, skipped = [], []
+    for i, s in enumerate(df[smiles_column].astype(str)):
+        try:
+            parse_smiles(s.strip())
+            keep.append(i)
+        except InputError:
+            skipped.append((i, s))
+    rows = np.array(keep, dtype=np.int64)
+    return MoleculeTable(
+        name=name or Path(path).stem,
+        smiles=[df[smiles_column].astype(str).iloc[i].strip() for i in keep],
+        targets=df[targets].to_numpy(dtype=np.float64)[rows].astype(np.float32),
+        rows=rows, task=task, target_names=list(targets), units=units, skipped=skipped,
+    )  # fmt: skip
+
+
+def load_moleculenet(name: str, root: str | os.PathLike | None = None) -> MoleculeTable:
+    key = _canonical(name)
+    spec = MOLECULENET[key]
+    path = data_root(root) / "graph" / "moleculenet" / spec["file"]
+    return load_csv(path, spec["smiles"], spec["targets"], spec["task"], spec["units"], name=key)
+
+
+# ------------------------------------------------------------------------------------------- splits
+def random_split(n: int, seed: int, fractions=FRACTIONS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Positions ``0..n-1`` shuffled with ``numpy.random.default_rng(seed)`` and cut at the fractions."""
+    perm = np.random.default_rng(seed).permutation(n)
+    n_train = int(round(fractions[0] * n))
+    n_val = int(round(fractions[1] * n))
+    return np.sort(perm[:n_train]), np.sort(perm[n_train : n_train + n_val]), np.sort(perm[n_train + n_val :])
+
+
+def scaffold(smiles: str) -> str:
+    """Bemis–Murcko scaffold SMILES (no chirality); acyclic molecules have the empty scaffold."""
+    from rdkit.Chem.Scaffolds import MurckoScaffold
+
+    return MurckoScaffold.MurckoScaffoldSmiles(mol=parse_smiles(smiles), includeChirality=False)
+
+
+def scaffold_split(smiles: list[str], fractions=FRACTIONS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Deterministic scaffold split as DeepChem / OGB: groups sorted by (size, first row) descending fill
+    train, then validation, then test (a group that would overflow a part goes to the next one)."""
+    groups: dict[str, list[int]] = {}
+    for i, s in enumerate(smiles):
+        groups.setdefault(scaffold(s), []).append(i)
+    ordered = sorted(groups.values(), key=lambda g: (len(g), g[0]), reverse=True)
+    n = len(smiles)
+    train_cut, val_cut = fractions[0] * n, (fractions[0] + fractions[1]) * n
+    train, val, test = [], [], []
+    for g in ordered:
+        if len(train) + len(g) <= train_cut:
+            train += g
+        elif len(train) + len(val) + len(g) <= val_cut:
+            val += g
+        else:
+            test += g
+    return np.array(sorted(train)), np.array(sorted(val)), np.array(sorted(test))
+
+
+def split_table(table: MoleculeTable, method: str, seed: int = 0, fractions=FRACTIONS):
+    """Positions into ``table`` (not CSV rows) of the train/validation/test parts."""
+    if method == "random":
+        return random_split(len(table.smiles), seed, fractions)
+    if method == "scaffold":
+        return scaffold_split(table.smiles, fractions)
+    raise InputError(f"unknown split method {method!r}; expected 'random' or 'scaffold'")
+
+
+def moleculenet_split(name: str, method: str = "default", seed: int = 0, fractions=FRACTIONS,
+                      root: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Train/validation/test CSV row indices of a MoleculeNet set.
+
+    ``method="default"`` is the set's convention (random for ESOL/FreeSolv/Lipophilicity, scaffold for
+    BBBP/BACE). Random splits shuffle the parseable rows with ``numpy.random.default_rng(seed)``; the
+    scaffold split is deterministic (``seed`` is unused).
+    """
+    table = load_moleculenet(name, root)
+    if method == "default":
+        method = MOLECULENET[table.name]["split"]
+    return tuple(table.rows[p] for p in split_table(table, method, seed, fractions))
+
+
+def stratified_kfold(labels: np.ndarray, k: int = 10, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``k`` (train, test) position pairs; every class is shuffled and dealt round-robin into the folds."""
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    fold_of = np.empty(len(labels), dtype=np.int64)
+    start = 0
+    for c in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        fold_of[idx] = (np.arange(len(idx)) + start) % k
+        start += len(idx)
+    return [(np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f)) for f in range(k)]
+
+
+# ----------------------------------------------------------------------------------------------- TU
+def load_tu(name: str, root: str | os.PathLike | None = None) -> tuple[list[dict], np.ndarray, dict]:
+    """Graphs of a TU data set from its raw text files: (graphs, labels 0..C-1, info).
+
+    Node labels become ``x [N, 1]``, edge labels ``edge_attr [E, 1]`` (zeros if the set has none).
+    """
+    folder_name = TU_DATASETS.get(name.upper(), name)
+    folder = data_root(root) / "graph" / "tudataset" / folder_name
+    if not folder.is_dir():
+        raise FileNotFoundError(f"TU data set {name!r} not found at {folder}")
+
+    def read(suffix: str, dtype=np.int64) -> np.ndarray | None:
+        p = folder / f"{folder_name}_{suffix}.txt"
+        return np.loadtxt(p, delimiter=",", dtype=dtype, ndmin=1) if p.exists() else None
+
+    A = read("A").reshape(-1, 2) - 1
+    gid = read("graph_indicator") - 1
+    y_raw = read("graph_labels")
+    node_lab = read("node_labels")
+    edge_lab = read("edge_labels")
+    classes = np.unique(y_raw)
+    y = np.searchsorted(classes, y_raw)
+    node_vals = np.unique(node_lab) if node_lab is not None else np.zeros(1, np.int64)
+    node_ids = np.searchsorted(node_vals, node_lab) if node_lab is not None else np.zeros(len(gid), np.int64)
+    edge_vals = np.unique(edge_lab) if edge_lab is not None else np.zeros(1, np.int64)
+    edge_ids = np.searchsorted(edge_vals, edge_lab) if edge_lab is not None else np.zeros(len(A), np.int64)
+    starts = np.searchsorted(gid, np.arange(len(y)))
+    graphs = []
+    edge_graph = gid[A[:, 0]]
+    order = np.argsort(edge_graph, kind="stable")
+    e_starts = np.searchsorted(edge_graph[order], np.arange(len(y) + 1))
+    for g in range(len(y)):
+        lo = starts[g]
+        hi = starts[g + 1] if g + 1 < len(y) else len(gid)
+        e = order[e_starts[g] : e_starts[g + 1]]
+        graphs.append({
+            "x": node_ids[lo:hi, None].astype(np.int64),
+            "edge_index": (A[e].T - lo).astype(np.int64),
+            "edge_attr": edge_ids[e, None].astype(np.int64),
+        })  # fmt: skip
+    info = {"node_vocab": [len(node_vals) + 1], "edge_vocab": [len(edge_vals) + 1], "classes": classes.tolist()}
+    return graphs, y, info
+
+
+# ------------------------------------------------------------------------------------------ batching
+@dataclass
+class GraphBatch:
+    """A batch of graphs: sparse (PyG-style) node/edge tensors plus dense per-pair tensors if computed."""
+
+    x: torch.Tensor  # [N, Fn] long
+    edge_index: torch.Tensor  # [2, E]
+    edge_attr: torch.Tensor  # [E, Fe] long
+    batch: torch.Tensor  # [N]
+    num_graphs: int
+    y: torch.Tensor | None = None  # [B, T]
+    globals: torch.Tensor | None = None  # [B, G]
+    rwse: torch.Tensor | None = None  # [N, W]
+    lap: torch.Tensor | None = None  # [N, K]
+    spd: torch.Tensor | None = None  # [B, L, L] (-1 unreachable or padding)
+    path: torch.Tensor | None = None  # [B, L, L, D] edge ids into edge_attr (-1 none)
+    degree: torch.Tensor | None = None  # [B, L]
+    node_mask: torch.Tensor | None = None  # [B, L] bool
+
+    def to(self, device) -> GraphBatch:
+        return GraphBatch(**{k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in self.__dict__.items()})
+
+    def __len__(self) -> int:
+        return self.num_graphs
+
+
+def collate(graphs: list[dict]) -> GraphBatch:
+    """Batch featurised graphs (dicts of numpy arrays, optionally with ``y``)."""
+    sizes = [g["x"].shape[0] for g in graphs]
+    offsets = np.cumsum([0] + sizes[:-1])
+    e_sizes = [g["edge_index"].shape[1] for g in graphs]
+    e_offsets = np.cumsum([0] + e_sizes[:-1])
+    cat = lambda key: torch.from_numpy(np.concatenate([g[key] for g in graphs]))
+    out = GraphBatch(
+        x=cat("x"),
+        edge_index=torch.from_numpy(np.concatenate([g["edge_index"] + o for g, o in zip(graphs, offsets)], axis=1)),
+        edge_attr=cat("edge_attr"),
+        batch=torch.repeat_interleave(torch.arange(len(graphs)), torch.tensor(sizes)),
+        num_graphs=len(graphs),
+    )
+    if "y" in graphs[0]:
+        out.y = torch.from_numpy(np.stack([np.asarray(g["y"], np.float32).reshape(-1) for g in graphs]))
+    if "globals" in graphs[0]:
+        out.globals = torch.from_numpy(np.stack([g["globals"] for g in graphs]))
+    for key in ("rwse", "lap"):
+        if key in graphs[0]:
+            setattr(out, key, cat(key))
+    if "spd" in graphs[0]:
+        B, L, D = len(graphs), max(sizes), graphs[0]["path"].shape[-1]
+        spd = np.full((B, L, L), -1, np.int64)
+        path = np.full((B, L, L, D), -1, np.int64)
+        deg = np.zeros((B, L), np.int64)
+        mask = np.zeros((B, L), bool)
+        for b, (g, n, eo) in enumerate(zip(graphs, sizes, e_offsets)):
+            spd[b, :n, :n] = g["spd"]
+            path[b, :n, :n] = np.where(g["path"] >= 0, g["path"] + eo, -1)
+            deg[b, :n] = g["degree"]
+            mask[b, :n] = True
+        out.spd, out.path = torch.from_numpy(spd), torch.from_numpy(path)
+        out.degree, out.node_mask = torch.from_numpy(deg), torch.from_numpy(mask)
+    return out
+
+
+class GraphDataset(torch.utils.data.Dataset):
+    """Featurised graphs held in memory (featurisation runs once, here)."""
+
+    def __init__(self, graphs: list[dict], featurizer: GraphFeaturizer, targets: np.ndarray | None = None,
+                 globals_: np.ndarray | None = None):  # fmt: skip
+        self.items = []
+        for i, g in enumerate(graphs):
+            if globals_ is not None:
+                g = {**g, "globals": globals_[i]}
+            g = featurizer(g)
+            if targets is not None:
+                g["y"] = np.asarray(targets[i], np.float32).reshape(-1)
+            self.items.append(g)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> dict:
+        return self.items[i]
+
+
+def molecule_graphs(smiles: list[str], featurizer: GraphFeaturizer) -> tuple[list[dict], np.ndarray | None]:
+    """Graphs and descriptor rows of molecules (descriptors only if the featurizer names some)."""
+    graphs, glob = [], []
+    for s in smiles:
+        mol = parse_smiles(s)
+        graphs.append(mol_to_graph(mol))
+        if featurizer.descriptors:
+            glob.append(descriptors(mol, featurizer.descriptors))
+    return graphs, (np.stack(glob) if glob else None)
+
+
+def loader(dataset, batch_size: int = 64, shuffle: bool = False, seed: int = 0) -> torch.utils.data.DataLoader:
+    gen = torch.Generator().manual_seed(seed)
+    return torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, collate_fn=collate,
+                                       generator=gen if shuffle else None)  # fmt: skip

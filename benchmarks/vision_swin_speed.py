@@ -55,6 +55,7 @@ def main() -> None:
     torch.manual_seed(0)
 
     import timm
+
     from zoo.vision.swin import SWIN_CONFIGS, SwinTransformer
 
     ref = timm.create_model("swin_tiny_patch4_window7_224", pretrained=False).eval()

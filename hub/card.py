@@ -112,7 +112,7 @@ def card_body(entry: ModelEntry) -> str:
         lines.append(f"- paper: {entry.paper}")
     if entry.base_model:
         lines.append(f"- base model: {entry.base_model}")
-    args = ", ".join(f"{k}={v!r}" for k, v in entry.model_args.items())
+    args = ", ".join(f"{k}={v!r}" for k, v in sorted(entry.model_args.items()))
     if args:
         lines.append(f"- arguments: {args}")
     lines.append("")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from zoo.hub import render_card
 
 import zoo
+from zoo.hub import render_card
 from zoo.registry import get_entry, list_models
 from zoo.weights import folder_path, sha256_file
 

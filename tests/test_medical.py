@@ -266,7 +266,7 @@ def test_bad_inputs_are_clear_errors(tmp_path, tiny_model):
         segment(tiny_model, [files[0], str(tmp_path / "missing.nii.gz")])
 
 
-def test_cli_segment_and_bundle_round_trip(tmp_path, tiny_model):
+def test_cli_segment_and_bundle_round_trip(tmp_path, tiny_model, registry_sandbox):
     """`zoo segment` and the exported MONAI bundle (run by `python -m monai.bundle run`) give the same volume."""
     from zoo.cli import main
     from zoo.hub import save_pretrained

@@ -66,7 +66,7 @@ def _settings(arch: str, h: int) -> dict:
 
 RECIPES: dict[str, dict] = {
     f"{arch}-etth1-h{h}": make_recipe(arch, h, **_settings(arch, h))
-    for arch in ("informer", "autoformer", "dlinear")
+    for arch in ("informer", "autoformer", "dlinear", "nlinear")
     for h in HORIZONS
 }
 

@@ -180,11 +180,13 @@ def dice_np(pred: np.ndarray, true: np.ndarray) -> float:
     return 1.0 if total == 0 else 2 * inter / total
 
 
-def evaluate(model: nn.Module, root: str | os.PathLike, split: str = "test", progress: bool = False) -> dict:
+def evaluate(model: nn.Module, root: str | os.PathLike, split: str = "test", progress: bool = False,
+             cases: Sequence[str] | None = None) -> dict:  # fmt: skip
     """Dice per region (WT/TC/ET) of ``model`` on ``split``, at the original 1 mm grid, with MONAI's DiceMetric.
 
     Each case goes through `segment` (files in, label volume out on the input grid) and is compared
-    with the original ``OTMultiClass`` labels. Returns ``{"dice": {region: mean}, "cases": {...}}``.
+    with the original ``OTMultiClass`` labels; ``cases`` (folder names) restricts the split to those.
+    Returns ``{"dice": {region: mean}, "cases": {...}}``.
     """
     import nibabel as nib
 
@@ -192,7 +194,10 @@ def evaluate(model: nn.Module, root: str | os.PathLike, split: str = "test", pro
     regions = dict(pre.get("regions") or BRATS_REGIONS)
     metric = DiceMetric(include_background=True, reduction="mean_batch", ignore_empty=False)
     per_case = {}
-    for case in brats_cases(root, split, pre.get("modalities", ("flair", "t1c"))):
+    chosen = [c for c in brats_cases(root, split, pre.get("modalities", ("flair", "t1c"))) if cases is None or c["name"] in cases]
+    if not chosen:
+        raise InputError(f"none of the cases {list(cases or [])} is in {Path(root) / split}")
+    for case in chosen:
         out = segment(model, case["image"], progress=progress)
         true = np.asanyarray(nib.load(case["label"]).dataobj).astype(np.int64)
         if true.shape != out["array"].shape:

@@ -13,6 +13,7 @@ import torch
 nib = pytest.importorskip("nibabel")
 monai_nets = pytest.importorskip("monai.networks.nets")
 
+from tests.conftest import data_dir  # noqa: E402
 from zoo.errors import InputError  # noqa: E402
 from zoo.loading import build  # noqa: E402
 from zoo.medical.swin_unetr import (  # noqa: E402
@@ -321,3 +322,30 @@ def test_segmentation_task_dice_and_datalist(tmp_path, tiny_model):
     tr, va = load_cases(tmp_path / "list.json", PRE)
     assert tr[0]["image"] == [str(tmp_path / "a/f.nii.gz"), str(tmp_path / "a/t.nii.gz")]
     assert va[0] == {"image": [str(tmp_path / "b/f.nii.gz")], "label": str(tmp_path / "b/s.nii.gz")}
+
+
+# ----------------------------------------------------------------------------- the trained BRATS-subset model
+
+
+BRATS = None if data_dir() is None else data_dir() / "medical" / "brats2015-subset"
+
+
+@pytest.mark.skipif(BRATS is None or not (BRATS / "test").is_dir(), reason="BRATS subset not available (set ZOO_DATA_DIR)")
+def test_trained_brats_subset_reproduces_card_dice():
+    """`zoo.load` of the committed weights gives the card's per-case test Dice (one test case: fast enough for CI)."""
+    import zoo
+    from zoo.medical.train import evaluate
+    from zoo.registry import get_entry
+
+    entry = get_entry("swin-unetr-brats-subset")
+    pinned = entry.extra["test_cases"]
+    case = "brats_2013_pat0002_1"
+    got = evaluate(zoo.load("swin-unetr-brats-subset"), BRATS, "test", cases=[case])["cases"][case]
+    assert set(got) == {"TC", "WT", "ET"}
+    for region, value in pinned[case].items():
+        assert abs(got[region] - value) <= 2e-3, (region, got[region], value)
+    # the card's means are the mean of the pinned cases
+    for m in entry.metrics:
+        if m.split == "test":
+            region = m.name.split()[-1]
+            assert abs(m.value - float(np.mean([c[region] for c in pinned.values()]))) <= 1e-4

@@ -91,3 +91,29 @@ def test_finetune_checks_class_count(trained, capsys):
     assert main(["train", "swin-cifar10", "--data", str(data), "--num-classes", "3", "--epochs", "1",
                  "--workers", "0"]) != 0
     assert "--num-classes 3 but" in capsys.readouterr().err
+
+
+def test_split_holdout_is_fixed_and_disjoint():
+    from zoo.vision.cli import split_holdout
+
+    train, held = split_holdout(20, 5, seed=0)
+    assert len(held) == 5 and len(train) == 15 and not set(train) & set(held)
+    assert sorted(train + held) == list(range(20))
+    assert split_holdout(20, 5, seed=0) == (train, held)
+    with pytest.raises(InputError, match="--val-holdout"):
+        split_holdout(20, 20)
+
+
+def test_train_without_val_holds_out_train_images_and_reports_test_once(tmp_path, capsys):
+    """train/ + test/ (CIFAR's layout): selection on a hold-out of train/, test/ evaluated after selection."""
+    data = _image_folder(tmp_path / "data")
+    (data / "val").rename(data / "test")
+    out = tmp_path / "run" / "model"
+    capsys.readouterr()
+    assert main(["train", "swin-cifar10", "--data", str(data), "--num-classes", "2", "--epochs", "1",
+                 "--batch-size", "2", "--val-holdout", "2", "--in-memory", "--threads", "1", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    result = json.loads(printed[printed.rindex("{\n  \"folder\""):])
+    assert result["selected_on"] == "train (hold-out of 2, seed 0)" and result["images"] == 2
+    assert result["test_images"] == 8 and 0 <= result["test_top1"] <= 100
+    assert result["checkpoint"].endswith("best.ckpt")

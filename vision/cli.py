@@ -56,6 +56,49 @@ def _image_folder(root: str | Path, transform, split: str | None = None):
         raise InputError(f"{str(path)!r} is not an ImageFolder (<root>/<class>/<image>): {exc}") from None
 
 
+class InMemoryImages(torch.utils.data.Dataset):
+    """An ImageFolder decoded once into memory (PIL images), transformed on each access.
+
+    Decoding the 50 000 CIFAR-10 files once instead of every epoch saves most of the data cost on a
+    small CPU; the transform (timm's augmentation) still runs per sample, so every epoch differs.
+    """
+
+    def __init__(self, folder, transform=None):
+        self.classes = list(folder.classes)
+        self.targets = list(folder.targets)
+        self.images = [folder.loader(path) for path, _ in folder.samples]
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int):
+        im = self.images[i]
+        return (self.transform(im) if self.transform is not None else im), self.targets[i]
+
+
+class _Transformed(torch.utils.data.Dataset):
+    """A view of ``InMemoryImages`` (or a subset of it) with its own transform."""
+
+    def __init__(self, base: InMemoryImages, indices: list[int], transform):
+        self.base, self.indices, self.transform = base, indices, transform
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int):
+        j = self.indices[i]
+        return self.transform(self.base.images[j]), self.base.targets[j]
+
+
+def split_holdout(n: int, holdout: int, seed: int = 0) -> tuple[list[int], list[int]]:
+    """Indices ``(train, held_out)`` of ``n`` samples: ``holdout`` of them, fixed by ``seed``, set aside."""
+    if not 0 < holdout < n:
+        raise InputError(f"--val-holdout must be between 1 and {n - 1} (the training images), got {holdout}")
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).tolist()
+    return sorted(perm[holdout:]), sorted(perm[:holdout])
+
+
 def _limit(dataset, limit: int | None, seed: int = 0):
     if not limit or limit >= len(dataset):
         return dataset
@@ -214,10 +257,14 @@ def add_finetune_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-pretrained", action="store_true", help="start from random weights")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--val-holdout", type=int, default=None,
+                   help="validate (and pick the checkpoint) on this many images held out of train/ "
+                        "(default: val/ when it exists, else 10%% of train/; test/ is never used for selection)")
+    p.add_argument("--in-memory", action="store_true", help="decode the training images once into memory")
 
 
 def finetune(args: argparse.Namespace, pretrained: bool = True, model_overrides: dict | None = None,
-             entry_fields: dict | None = None) -> Path:
+             entry_fields: dict | None = None, train_transform: dict | None = None) -> Path:
     """Fine-tune ``args.name`` on an ImageFolder; returns the written Hub-form folder."""
     import zoo
     from zoo.hub import save_pretrained
@@ -236,13 +283,31 @@ def finetune(args: argparse.Namespace, pretrained: bool = True, model_overrides:
     if args.img_size and not hasattr(model, "img_size"):
         pre["input_size"] = [3, args.img_size, args.img_size]
         pre["crop_pct"] = 1.0
-    train_tf = build_transform(pre, is_training=True)
+    train_tf = build_transform(pre, is_training=True, **dict(train_transform or {}))
     eval_tf = build_transform(pre)
-    train_set = _image_folder(args.data, train_tf, "train")
-    val_split = next((s for s in ("val", "test") if (Path(args.data) / s).is_dir()), None)
-    if val_split is None:
-        raise InputError(f"{args.data} needs a val/ or test/ sub-folder next to train/")
-    val_set = _image_folder(args.data, eval_tf, val_split)
+    data = Path(args.data)
+    holdout = args.val_holdout
+    if holdout is None and not (data / "val").is_dir():
+        holdout = -1  # 10 % of train/, set below
+    mem = InMemoryImages(_image_folder(args.data, None, "train")) if args.in_memory else None
+    if holdout is None:  # a val/ folder and no hold-out asked for
+        val_split = "val"
+        val_set = _image_folder(args.data, eval_tf, val_split)
+        train_set = _Transformed(mem, list(range(len(mem))), train_tf) if mem else \
+            _image_folder(args.data, train_tf, "train")
+        classes = mem.classes if mem else train_set.classes
+    else:
+        folder = mem or _image_folder(args.data, None, "train")
+        n, classes = len(folder.targets), folder.classes
+        holdout = max(1, n // 10) if holdout < 0 else holdout
+        train_idx, val_idx = split_holdout(n, holdout, args.seed)
+        val_split = f"train (hold-out of {holdout}, seed {args.seed})"
+        if mem:
+            train_set, val_set = _Transformed(mem, train_idx, train_tf), _Transformed(mem, val_idx, eval_tf)
+        else:
+            train_set = torch.utils.data.Subset(_image_folder(args.data, train_tf, "train"), train_idx)
+            val_set = torch.utils.data.Subset(_image_folder(args.data, eval_tf, "train"), val_idx)
+    train_set.classes = classes
     if len(train_set.classes) != args.num_classes:
         raise InputError(f"--num-classes {args.num_classes} but {args.data}/train has {len(train_set.classes)} "
                          f"class folders: {', '.join(train_set.classes[:10])}")
@@ -266,10 +331,21 @@ def finetune(args: argparse.Namespace, pretrained: bool = True, model_overrides:
     trainer = make_trainer(max_epochs=args.epochs, ckpt_dir=out.parent / "checkpoints", monitor="val/acc", mode="max",
                            precision=args.precision)
     fit(module, train_dataloaders=loaders[0], val_dataloaders=loaders[1], trainer=trainer)
+    best = getattr(trainer.checkpoint_callback, "best_model_path", "")
+    if best and Path(best).is_file():  # the checkpoint picked on validation, not simply the last epoch
+        state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
+        model.load_state_dict({k.removeprefix("model."): v for k, v in state.items() if k.startswith("model.")})
     model.eval()
     acc = evaluate(model, _limit(val_set, args.limit_val, args.seed), args.batch_size, args.workers)
+    acc["selected_on"] = val_split
+    acc["checkpoint"] = best or None
     cmd = (f"zoo eval {args.name} --weights {out} --data {args.data}"
            + (f" --limit {args.limit_val}" if args.limit_val else ""))
+    if holdout is not None:
+        cmd = f"validation during training ({val_split})"
+    if (data / "test").is_dir() and holdout is not None:  # reported once, after selection
+        test = evaluate(model, _image_folder(args.data, eval_tf, "test"), args.batch_size, args.workers)
+        acc["test_top1"], acc["test_images"] = test["top1"], test["images"]
     fields = dict(
         name=out.parent.name if out.name == "model" else out.name, architecture=model.config.architecture,
         domain="vision", task="image-classification",
@@ -299,7 +375,8 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     for action in p._actions:  # recipe values fill whatever the user does not pass
         if action.dest == "num_classes":
             action.required = False
-        if action.dest in ("num_classes", "epochs", "batch_size", "lr", "weight_decay", "precision"):
+        if action.dest in ("num_classes", "epochs", "batch_size", "lr", "weight_decay", "precision", "workers",
+                           "val_holdout", "limit_train"):
             action.default = None
 
 
@@ -311,10 +388,15 @@ def run_train(args: argparse.Namespace) -> int:
         raise InputError(f"no vision training recipe named {args.name!r}; recipes: {', '.join(RECIPES)}")
     recipe = RECIPES[args.name]
     for key, value in recipe["args"].items():
+        if key == "val_holdout" and (Path(args.data) / "val").is_dir():
+            continue  # a val/ folder is used as it is; the recipe's hold-out is for train/ + test/ sets
         if getattr(args, key, None) is None:
             setattr(args, key, value)
     args.num_classes = args.num_classes or recipe["num_classes"]
-    finetune(args, pretrained=False)
+    args.in_memory = args.in_memory or recipe.get("in_memory", False)
+    if args.workers is None:
+        args.workers = 2
+    finetune(args, pretrained=False, train_transform=recipe.get("train_transform"))
     return 0
 
 

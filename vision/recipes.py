@@ -1,18 +1,21 @@
-"""From-scratch CIFAR-10 recipes (registered as weightless entries; ``zoo train NAME`` runs them).
+"""From-scratch CIFAR-10 recipes; ``zoo train NAME`` runs exactly what is written here.
 
-Budget: about two CPU-hours each on 2 cores (the issue's goal: >= 85 % test top-1). Not run in
-the session that wrote them (the CPU was reserved for forecasting training); a later session runs
+Both were trained on this machine in a budget of about 25 CPU core-minutes each (1 thread, sharing
+2 cores with other jobs, so about 0.4 of a core), one after the other:
 
-    zoo train swin-cifar10  --data ../shared/data/vision/cifar10 --threads 2 --out hub/models/swin-cifar10
-    zoo train dinat-cifar10 --data ../shared/data/vision/cifar10 --threads 2 --out hub/models/dinat-cifar10
+    zoo train swin-cifar10  --data /work/shared/data/vision/cifar10 --threads 1 --out runs/vision/swin-cifar10/model
+    zoo train dinat-cifar10 --data /work/shared/data/vision/cifar10 --threads 1 --out runs/vision/dinat-cifar10/model
 
-then registers the folder (``WeightsSource(folder=..., sha256=...)``) with the measured top-1.
+5 000 training images (fixed seed 0) are held out for validation; the checkpoint with the best
+held-out top-1 is kept (``best.ckpt``), and the test set is evaluated once, after selection. The
+registered folder ``hub/models/NAME`` is that model saved in fp16 (``zoo.hub.save_pretrained(...,
+dtype=torch.float16)``; test top-1 checked to move by <= 0.1 pt). Measured numbers: ``TRAINED``.
 Pass ``--limit-train 2000 --epochs 1`` for a quick smoke run. Checkpoints (``last.ckpt``) resume.
 """
 
 from __future__ import annotations
 
-from zoo.registry import ModelEntry, register_model
+from zoo.registry import Metric, ModelEntry, WeightsSource, register_model
 
 CIFAR_MEAN = [0.4914, 0.4822, 0.4465]
 CIFAR_STD = [0.2470, 0.2435, 0.2616]
@@ -20,37 +23,138 @@ CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog",
 _PRE = {"input_size": [3, 32, 32], "interpolation": "bicubic", "crop_pct": 1.0, "crop_mode": "center",
         "mean": CIFAR_MEAN, "std": CIFAR_STD, "label_names": CIFAR_CLASSES}
 
+# timm's training transform, tuned for a few epochs on 32x32: random-resized crop (scale 0.35-1),
+# horizontal flip, no colour jitter (RandAugment/mixup need far longer schedules than the budget here)
+TRAIN_TRANSFORM = {"scale": (0.35, 1.0), "ratio": (3 / 4, 4 / 3), "hflip": 0.5, "color_jitter": None}
+# shared by both recipes: 5 000 training images held out for validation/checkpoint selection,
+# images decoded once into memory, batch 64, AdamW + linear warmup (100 steps) + cosine to zero
+_ARGS = dict(batch_size=64, lr=2e-3, weight_decay=0.05, precision="32-true", val_holdout=5000, workers=0)
+
 RECIPES = {
     "swin-cifar10": {
         "architecture": "swin",
-        # 32x32, patch 2 -> 16x16 tokens, windows of 4: stages at 16, 8, 4
-        "model_args": dict(img_size=32, patch_size=2, window_size=4, embed_dim=64, depths=[2, 4, 2],
-                           num_heads=[2, 4, 8], num_classes=10, drop_path_rate=0.1),
-        "args": dict(epochs=15, batch_size=128, lr=1e-3, weight_decay=0.05, precision="32-true"),
+        # 32x32, patch 4 -> 8x8 tokens, windows of 4 (shifted by 2): stages at 8, 4, 2 tokens a side
+        "model_args": dict(img_size=32, patch_size=4, window_size=4, embed_dim=48, depths=[2, 2, 2],
+                           num_heads=[2, 4, 8], num_classes=10, drop_path_rate=0.0),
+        "args": dict(epochs=6, **_ARGS),
         "num_classes": 10,
+        "in_memory": True,
+        "train_transform": TRAIN_TRANSFORM,
     },
     "dinat-cifar10": {
         "architecture": "dinat",
-        # conv tokenizer /4 -> 8x8 tokens; kernel 3, dilations up to 2: levels at 8, 4, 2 (2 is padded to 3)
-        "model_args": dict(embed_dim=64, mlp_ratio=3, depths=[2, 4, 2], num_heads=[2, 4, 8], kernel_size=3,
-                           dilations=[[1, 2], [1, 1, 1, 1], [1, 1]], num_classes=10, drop_path_rate=0.1),
-        "args": dict(epochs=30, batch_size=128, lr=1e-3, weight_decay=0.05, precision="32-true"),
+        # conv tokenizer /4 -> 8x8 tokens; kernel 3, dilations 1 and 2: levels at 8, 4, 2 (2 is padded to 3)
+        "model_args": dict(embed_dim=48, mlp_ratio=3, depths=[2, 2, 2], num_heads=[2, 4, 8], kernel_size=3,
+                           dilations=[[1, 2], [1, 1], [1, 1]], num_classes=10, drop_path_rate=0.0),
+        "args": dict(epochs=5, **_ARGS),  # one epoch fewer than Swin: ~11 % slower per step, same wall-clock slot
         "num_classes": 10,
+        "in_memory": True,
+        "train_transform": TRAIN_TRANSFORM,
     },
 }
 
-for _name, _r in RECIPES.items():
-    register_model(ModelEntry(
-        name=_name,
-        architecture=_r["architecture"],
+DATA = "/work/shared/data/vision/cifar10"
+# measured after training (commands in each entry's metrics); filled in only for trained recipes
+TRAINED: dict[str, dict] = {
+    "swin-cifar10": dict(
+        sha256="714003dea6e9e16525b1e330a0daca58a83418c8e0376478b70001f0fed6e52a",
+        params=1_268_758,
+        test_top1=52.67,  # fp16 folder: zoo eval swin-cifar10 --data DATA --split test --threads 1
+        test_top1_fp32=52.68,  # printed by the train command (test_top1), before the fp16 cast
+        val_top1=53.18,  # held-out top-1 of the selected checkpoint (epoch 6 of 6, the best)
+        val_curve=[38.6, 42.7, 47.0, 50.1, 52.1, 53.2],  # held-out top-1 after each epoch (metrics.csv)
+        summary="Small Swin (patch 4 -> 8x8 tokens, window 4 shifted by 2, depths 2-2-2, width 48, heads 2-4-8)",
+        budget="about 18-19 CPU core-minutes (ps samples: 755 s of CPU after 31 of the run's 41 wall-minutes; "
+               "1 thread at 0.4-0.6 of a shared core), 6 epochs of 45 000 images",
+    ),
+    "dinat-cifar10": dict(
+        sha256="928ddd745ffbe1c9c13bcae7e9f3fc9a5508f22c1f20fffebf2259004adcdf7f",
+        params=1_197_878,
+        test_top1=55.93,  # fp16 folder: zoo eval dinat-cifar10 --data DATA --split test --threads 1
+        test_top1_fp32=55.96,  # printed by the train command (test_top1), before the fp16 cast
+        val_top1=57.28,  # held-out top-1 of the selected checkpoint (epoch 5 of 5, the best)
+        val_curve=[34.6, 43.8, 49.6, 54.6, 57.3],  # held-out top-1 after each epoch (metrics.csv)
+        summary="Small DiNAT (conv tokenizer /4 -> 8x8 tokens, neighbourhood kernel 3 with dilations 1,2 / 1,1 / 1,1, "
+                "depths 2-2-2, width 48, heads 2-4-8)",
+        budget="about 13 CPU core-minutes (ps: 796 s of CPU; 28 wall-minutes, 1 thread on a shared core), "
+               "5 epochs of 45 000 images",
+    ),
+}
+
+
+def _entry(name: str, r: dict) -> ModelEntry:
+    t = TRAINED.get(name)
+    train_command = f"zoo train {name} --data {DATA} --threads 1 --out runs/vision/{name}/model"
+    fields = dict(
+        name=name,
+        architecture=r["architecture"],
         domain="vision",
         task="image-classification",
-        model_args=_r["model_args"],
+        model_args=r["model_args"],
         preprocessing=_PRE,
-        weights=None,
         license="apache-2.0",
-        description=f"CIFAR-10 from-scratch recipe for {_r['architecture']} (no weights yet: run the train command).",
         datasets=("cifar10",),
         tags=("cifar10", "recipe"),
-        train_command=f"zoo train {_name} --data ../shared/data/vision/cifar10 --threads 2 --out hub/models/{_name}",
-    ))
+        train_command=train_command,
+    )
+    if t is None:
+        return ModelEntry(**fields, weights=None, description=(
+            f"CIFAR-10 from-scratch recipe for {r['architecture']} (no weights yet: run the train command)."))
+    a = r["args"]
+    eval_cmd = f"zoo eval {name} --data {DATA} --split test --threads 1"
+    return ModelEntry(
+        **fields,
+        weights=WeightsSource(folder=name, sha256=t["sha256"]),
+        metrics=[
+            Metric(name="top1", value=t["test_top1"], dataset="cifar10", split="test", command=eval_cmd,
+                   note=f"full CIFAR-10 test set (10 000 images; the shared JPEG re-encoding), fp16 weights; "
+                        f"fp32 before the fp16 cast: {t['test_top1_fp32']} %. "
+                        f"The issue's goal of >= 85 % was NOT reached."),
+            Metric(name="top1 (held-out val)", value=t["val_top1"],
+                   dataset="cifar10", split=f"train hold-out ({a['val_holdout']} images, seed 0)",
+                   command=train_command + "  # val/acc of the selected epoch, logged in "
+                                           f"runs/vision/{name}/checkpoints/logs",
+                   note="validation on images held out of train/, never the test set"),
+        ],
+        description=(
+            f"{t['summary']}, {t['params'] / 1e6:.2f} M parameters, trained from scratch on CIFAR-10 on this "
+            f"machine's CPU with `zoo train`: **{t['test_top1']} % test top-1**. The issue's goal "
+            f"(>= 85 % in about two CPU-hours) was **not reached**: this run used {t['budget']}, within an "
+            f"allowance of about 25 CPU core-minutes per model (the machine had far less CPU than planned)."
+        ),
+        extra={"params": t["params"], "training_notes": (
+            f"Recipe `zoo.vision.recipes.RECIPES[{name!r}]`: AdamW (lr {a['lr']}, weight decay {a['weight_decay']}), "
+            f"batch {a['batch_size']}, {a['epochs']} epochs, 100 warm-up steps then cosine to zero, label smoothing "
+            f"0.1, fp32; timm's training transform with random-resized crop (scale 0.35-1, ratio 3/4-4/3) and "
+            f"horizontal flip, no colour jitter, RandAugment or mixup (too short a schedule for them). "
+            f"{a['val_holdout']} training images (seed 0) are held out: the checkpoint with the best held-out top-1 "
+            f"is kept; held-out top-1 per epoch: {', '.join(map(str, t['val_curve']))} %. The test set was "
+            f"evaluated once, after selection. This folder is that checkpoint in fp16 "
+            f"(`zoo.vision.recipes.publish({name!r})`): test top-1 {t['test_top1']} % vs {t['test_top1_fp32']} % "
+            f"in fp32. Data: the shared CIFAR-10 copy (JPEG re-encodings of the official images)."
+        )},
+    )
+
+
+for _name, _r in RECIPES.items():
+    register_model(_entry(_name, _r))
+
+
+def publish(name: str, trained: str | None = None, dtype: str = "float16") -> dict:
+    """Write ``hub/models/NAME`` from the folder ``zoo train`` wrote (fp16 by default); sha256 and size.
+
+    ``python -c "from zoo.vision.recipes import publish; print(publish('swin-cifar10'))"``; then pin the sha256 in
+    ``TRAINED`` and refresh the card (``python -m zoo.hub.card NAME``).
+    """
+    import torch
+
+    from zoo.hub import from_pretrained, save_pretrained
+    from zoo.registry import get_entry
+    from zoo.weights import folder_path, sha256_file
+
+    model = from_pretrained(trained or f"runs/vision/{name}/model")
+    folder = folder_path(name)
+    save_pretrained(model, folder, entry=get_entry(name), dtype=getattr(torch, dtype))
+    return {"folder": str(folder), "sha256": sha256_file(folder / "model.safetensors"),
+            "params": sum(p.numel() for p in model.parameters())}
+

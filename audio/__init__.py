@@ -1,15 +1,16 @@
 """`zoo.audio`: monaural speech separation (MossFormer, MossFormer2, a Conv-TasNet baseline).
 
-The registered recipes (``mossformer-fsdd2mix``, ``mossformer2-fsdd2mix``, ``convtasnet-fsdd2mix``) carry
-no weights yet: train one with ``zoo train NAME`` and load the folder it writes. Released checkpoints
-(ClearVoice, ``alibabasglab/mossformer2-*``, ModelScope) load with `load_released`. See docs/audio.md.
+The registered models (``mossformer-fsdd2mix``, ``mossformer2-fsdd2mix``, ``convtasnet-fsdd2mix``) were
+trained here, identically, on FSDD two-speaker mixtures (8 kHz; small CPU runs, see docs/audio.md for
+their test SI-SNRi); ``zoo train NAME`` reruns a recipe. Released checkpoints (ClearVoice,
+``alibabasglab/mossformer2-*``, ModelScope) load with `load_released`.
 
 Example:
     >>> import zoo
-    >>> from zoo.hub import from_pretrained
-    >>> model = zoo.load("mossformer2-fsdd2mix", pretrained=False)       # the recipe's architecture
-    >>> model = from_pretrained("runs/audio/mossformer2-fsdd2mix/hub")   # after `zoo train`
+    >>> model = zoo.load("mossformer2-fsdd2mix")                         # registered weights
     >>> est = model.separate(mixture)                        # [B, T] at model.sample_rate -> [B, 2, T]
+    >>> from zoo.hub import from_pretrained
+    >>> model = from_pretrained("runs/audio/mossformer2-fsdd2mix/hub")   # what `zoo train` writes
 """
 
 from . import convtasnet, mossformer, registry  # noqa: F401 - registers architectures and entries

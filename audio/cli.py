@@ -73,14 +73,15 @@ def separate_file(model, path, out_dir, plot=None, chunk_seconds=10.0, overlap_s
     return written
 
 
-def plot_spectrograms(mix, est, sr: int, path) -> Path:
-    """Mixture and separated sources as log-magnitude spectrograms, one row each."""
+def plot_spectrograms(mix, est, sr: int, path, titles: list[str] | None = None) -> Path:
+    """Mixture and separated sources as log-magnitude spectrograms, one row each (``titles``: of the sources)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [("mixture", mix)] + [(f"speaker {i + 1}", est[i]) for i in range(est.shape[0])]
+    titles = titles or [f"speaker {i + 1}" for i in range(est.shape[0])]
+    rows = [("mixture", mix)] + [(titles[i], est[i]) for i in range(est.shape[0])]
     fig, axes = plt.subplots(len(rows), 1, figsize=(8, 2.2 * len(rows)), sharex=True)
     n_fft = 256 if sr <= 16000 else 1024
     for ax, (title, x) in zip(axes, rows):

@@ -57,10 +57,11 @@ def run_training(name: str, *, model=None, recipe: dict | None = None, out: str 
         optim["warmup_steps"] = min(int(optim["warmup_steps"]), max(1, steps // 10))
     task = SeparationTask(model, optim=optim)
     batches_per_epoch = max(1, len(dm.train_set) // dm.batch_size)
+    val_every = int(val_every or recipe.get("val_every") or batches_per_epoch)
     trainer = make_trainer(
         max_epochs=-1, max_steps=steps, ckpt_dir=out, monitor="val/si_snri", mode="max",
         gradient_clip_val=recipe.get("gradient_clip_val"), progress_bar=progress, log_every_n_steps=10,
-        val_check_interval=min(int(val_every or batches_per_epoch), batches_per_epoch), num_sanity_val_steps=0,
+        val_check_interval=min(val_every, batches_per_epoch), num_sanity_val_steps=0,
     )  # fmt: skip
     t0 = time.time()
     fit(task, dm, trainer)

@@ -26,12 +26,21 @@ def main(argv=None) -> int:
     dm.setup()
     mix, src = dm.test_set[a.index]
     rows = src
+    titles = [f"reference {i + 1}" for i in range(src.shape[0])]
     if a.checkpoint:
+        from zoo.audio.task import mixture_si_snr, pit_si_snr
         from zoo.hub import from_pretrained
 
-        est = from_pretrained(a.checkpoint).separate(mix)[0]
+        model = from_pretrained(a.checkpoint)
+        est = model.separate(mix)[0]
+        best, perm = pit_si_snr(est[None], src[None])
+        est = est[perm[0]]  # estimates in the references' order
+        gain = float(best[0] - mixture_si_snr(mix[None], src[None])[0])
+        name = model.config.get("name") or a.checkpoint
         rows = torch.cat([src, est])
-    plot_spectrograms(mix, rows, dm.sample_rate, a.out)
+        titles += [f"{name}: estimate of reference {i + 1} (SI-SNRi of this mixture {gain:.2f} dB)"
+                   for i in range(est.shape[0])]  # fmt: skip
+    plot_spectrograms(mix, rows, dm.sample_rate, a.out, titles=titles)
     print(a.out)
     return 0
 

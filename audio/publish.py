@@ -1,0 +1,153 @@
+"""Measure trained runs and write their facts to ``audio/trained.py`` (then the Hub-form folders).
+
+    ZOO_DATA_DIR=../shared/data python -m zoo.audio.publish measure convtasnet-fsdd2mix mossformer-fsdd2mix ...
+    ZOO_DATA_DIR=../shared/data python -m zoo.audio.publish write   convtasnet-fsdd2mix mossformer-fsdd2mix ...
+
+``measure`` reads ``runs/audio/<name>/hub`` (the best-validation checkpoint that ``zoo train <name>``
+wrote) and its ``result.json`` / training log, evaluates it on the recipe's fixed test mixtures exactly
+as ``zoo eval <name>`` does, with its weights rounded to float16, and compares with the float32 test
+SI-SNRi that the training run measured on the same mixtures (``result.json``); float16 is kept only if
+the test SI-SNRi moves by at most 0.05 dB (else float32 is evaluated and kept). It also records the SI-SNRi of the first
+``CHECK_MIXTURES`` test mixtures (``zoo eval <name> --mixtures 8``), pinned by the tests.
+``write`` (a fresh process, so that the registry sees the new facts) saves ``hub/models/<name>`` with
+``zoo.hub.save_pretrained`` and checks that the file's sha256 is the one recorded.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import pprint
+import sys
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parent.parent
+TRAINED_PY = Path(__file__).resolve().parent / "trained.py"
+CHECK_MIXTURES = 8
+FP16_TOLERANCE_DB = 0.05
+
+HEADER = '''"""Measured facts of the trained separators (written by `python -m zoo.audio.publish measure NAME...` from
+runs/audio/<name>/; re-run it rather than editing by hand).
+
+test: `zoo eval <name>` on the recipe's 500 fixed FSDD test mixtures (seed 0), of the weights as stored
+(``dtype``); fp32_test_si_snri: the float32 checkpoint on the same mixtures (the training run's
+result.json). check_si_snri: the first 8 test mixtures (`zoo eval <name> --mixtures 8`), pinned by
+tests/test_audio.py. sha256: of hub/models/<name>/model.safetensors. val_si_snri: validation SI-SNRi
+(100 fixed mixtures) at each validation step.
+"""
+
+# fmt: off
+'''
+
+
+def _load_trained() -> dict:
+    from .trained import TRAINED
+
+    return dict(TRAINED)
+
+
+def _val_history(run: Path) -> dict[int, float]:
+    out = {}
+    for f in sorted(run.glob("logs/version_*/metrics.csv")):
+        with open(f) as fh:
+            for row in csv.DictReader(fh):
+                if row.get("val/si_snri"):
+                    out[int(row["step"]) + 1] = round(float(row["val/si_snri"]), 3)
+    return out
+
+
+def _rounded(model, dtype):
+    state = {k: (v.to(dtype).to(v.dtype) if v.is_floating_point() else v) for k, v in model.state_dict().items()}
+    model.load_state_dict(state)
+    return model
+
+
+def _weights_bytes(model, dtype) -> bytes:
+    from safetensors.torch import save
+
+    from zoo.hub.pretrained import state_dict_for_saving
+
+    return save(state_dict_for_saving(model, dtype), metadata={"format": "pt"})
+
+
+def measure(name: str) -> dict:
+    import hashlib
+
+    from zoo.hub import from_pretrained
+
+    from .cli import evaluate_model
+
+    torch.set_num_threads(1)
+    run = REPO / "runs" / "audio" / name
+    result = json.loads((run / "result.json").read_text())
+    fp32 = result["test"]  # the training run's evaluation of the same checkpoint on the same test mixtures
+    half = _rounded(from_pretrained(run / "hub"), torch.float16)
+    fp16 = evaluate_model(half, name)
+    keep16 = abs(fp16["si_snri"] - fp32["si_snri"]) <= FP16_TOLERANCE_DB
+    if keep16:
+        final, dtype, test = half, torch.float16, fp16
+    else:
+        final, dtype = from_pretrained(run / "hub"), None
+        test = evaluate_model(final, name)
+    check = evaluate_model(final, name, mixtures=CHECK_MIXTURES)
+    best = result.get("best_checkpoint") or ""
+    best_step = int(torch.load(run / Path(best).name, map_location="cpu", weights_only=False)["global_step"]) if best else None
+    facts = {
+        "dtype": "float16" if keep16 else "float32",
+        "sha256": hashlib.sha256(_weights_bytes(final, dtype)).hexdigest(),
+        "parameters": int(result["parameters"]),
+        "steps": int(result["steps"]),
+        "best_step": best_step,
+        "train_seconds": result["train_seconds"],
+        "val_si_snri": _val_history(run),
+        "test": {k: test[k] for k in ("si_snr", "si_snri", "input_si_snr", "mixtures")},
+        "fp32_test_si_snri": fp32["si_snri"],
+        "fp16_test_si_snri": fp16["si_snri"],
+        "check_mixtures": CHECK_MIXTURES,
+        "check_si_snri": check["si_snri"],
+    }
+    print(name, json.dumps(facts), flush=True)
+    return facts
+
+
+def write_trained(trained: dict) -> None:
+    TRAINED_PY.write_text(HEADER + "TRAINED: dict[str, dict] = " + pprint.pformat(trained, width=110, sort_dicts=True) + "\n")
+
+
+def write(name: str) -> Path:
+    from zoo.hub import from_pretrained, save_pretrained
+    from zoo.registry import get_entry
+    from zoo.weights import folder_path, sha256_file
+
+    entry = get_entry(name)
+    facts = _load_trained()[name]
+    dtype = torch.float16 if facts["dtype"] == "float16" else None
+    model = from_pretrained(REPO / "runs" / "audio" / name / "hub")
+    folder = save_pretrained(model, folder_path(entry.weights.folder), entry=entry, dtype=dtype)
+    got = sha256_file(Path(folder) / "model.safetensors")
+    if got != facts["sha256"]:
+        raise SystemExit(f"{name}: written sha256 {got} differs from the measured {facts['sha256']}")
+    print(folder)
+    return Path(folder)
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) < 2 or argv[0] not in ("measure", "write"):
+        print(__doc__)
+        return 2
+    if argv[0] == "measure":
+        trained = _load_trained()
+        for name in argv[1:]:
+            trained[name] = measure(name)
+            write_trained(trained)
+    else:
+        for name in argv[1:]:
+            write(name)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -46,7 +46,7 @@ OPTIM = {"optimizer": "adamw", "lr": 1e-3, "weight_decay": 1e-5, "scheduler": "c
 
 # name -> how it is trained (architecture, data, sizes, epochs)
 RECIPES = {
-    "gps-esol": dict(arch="gps", dataset="esol", model_args=GPS_ARGS, descriptors=True, epochs=80, batch_size=32),
+    "gps-esol": dict(arch="gps", dataset="esol", model_args=GPS_ARGS, descriptors=True, epochs=120, batch_size=32),
     "graphormer-esol": dict(arch="graphormer", dataset="esol", model_args=GRAPHORMER_ARGS, descriptors=True, epochs=30,
                             batch_size=32, optim={**OPTIM, "lr": 5e-4}),
     "gps-freesolv": dict(arch="gps", dataset="freesolv", model_args=GPS_ARGS, descriptors=True, epochs=100, batch_size=32),

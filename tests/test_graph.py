@@ -285,3 +285,24 @@ def test_cli_predict_prints_units(capsys):
     assert "c1ccccc1" in out
     assert main(["predict", name, "--smiles", "C1CC("]) == 2
     assert "invalid SMILES 'C1CC('" in capsys.readouterr().err
+
+
+def test_export_merges_registered_seeds_with_new_run(monkeypatch):
+    """New seeds join the seeds the registry already records (runs/ is scratch); a re-run seed replaces
+    its record; k-fold CV seeds keep their summaries; mixed epoch budgets are refused."""
+    from zoo.graph import export
+
+    facts = {"seed": 0, "seeds": [0], "epochs": 20, "seed_test": [{"rmse": 0.7}], "seed_val": [{"rmse": 0.6}]}
+    tu = {"seed": 0, "seeds": [0], "epochs": 40, "fold_acc": [0.8, 1.0]}
+    monkeypatch.setitem(export._TRAINED, "fake-mol", facts)
+    monkeypatch.setitem(export._TRAINED, "fake-tu", tu)
+    new = {"1": {"seed": 1, "epochs": 20, "test": {"rmse": 0.5}, "val": {"rmse": 0.4}}}
+    merged = export._merged_results("fake-mol", new)
+    assert sorted(merged) == ["0", "1"] and merged["0"]["val"] == {"rmse": 0.6}
+    assert export._seed_facts(merged, tu=False)["seed_test"] == [{"rmse": 0.7}, {"rmse": 0.5}]
+    assert export._merged_results("fake-mol", {"0": {**new["1"], "seed": 0}})["0"]["test"] == {"rmse": 0.5}
+    merged = export._merged_results("fake-tu", {"1": {"seed": 1, "epochs": 40, "acc_mean": 0.85, "acc_std": 0.05}})
+    assert merged["0"]["acc_mean"] == pytest.approx(0.9) and merged["0"]["fold_acc"] == [0.8, 1.0]
+    assert [c["acc_mean"] for c in export._seed_facts(merged, tu=True)["seed_cv"]] == pytest.approx([0.9, 0.85])
+    with pytest.raises(ValueError, match="epoch"):
+        export._seed_facts({"0": {"epochs": 20}, "1": {"epochs": 40}}, tu=True)

@@ -58,10 +58,17 @@ _LONG = {
 }
 
 
+# Session-2 retrains on every training window (selected over the first-round models on validation MSE).
+_FULL = {
+    ("autoformer", 96): {"train_stride": 1, "max_epochs": 8, "patience": 3},
+    ("autoformer", 192): {"train_stride": 1, "val_stride": 1, "max_epochs": 8, "patience": 3},
+}
+
+
 def _settings(arch: str, h: int) -> dict:
     if arch in ("dlinear", "nlinear"):
         return {}
-    return {"fp16_check": h == 96, **_LONG.get(h, {})}
+    return {"fp16_check": h == 96, **_LONG.get(h, {}), **_FULL.get((arch, h), {})}
 
 
 RECIPES: dict[str, dict] = {

@@ -62,6 +62,7 @@ _LONG = {
 _FULL = {
     ("autoformer", 96): {"train_stride": 1, "max_epochs": 8, "patience": 3},
     ("autoformer", 192): {"train_stride": 1, "val_stride": 1, "max_epochs": 8, "patience": 3},
+    ("informer", 720): {"train_stride": 1, "val_stride": 1, "max_epochs": 6, "patience": 2},
 }
 
 

@@ -155,13 +155,15 @@ def train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", help="folder of WAV files (default $ZOO_DATA_DIR/audio/fsdd)")
     p.add_argument("--threads", type=int, help="torch CPU threads")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
+                   help="override a recipe field, e.g. --set optim.lr=0.002 --set model_args.group_size=256")
 
 
 def train_run(args) -> int:
     from .train import run_training
 
     res = run_training(args.name, out=args.out, data=args.data, max_steps=args.max_steps, val_every=args.val_every,
-                       threads=args.threads, progress=not args.no_progress)  # fmt: skip
+                       threads=args.threads, progress=not args.no_progress, overrides=args.set)  # fmt: skip
     print(json.dumps(res, indent=2))
     return 0
 

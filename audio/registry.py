@@ -76,8 +76,8 @@ def _trained_description(name: str, arch: str, facts: dict) -> str:
 
 def _training_notes(name: str, facts: dict) -> str:
     return (f"Run here as `ZOO_DATA_DIR=/path/to/data zoo train {name} --threads 1 --no-progress` (one thread, "
-            f"{facts['train_seconds']:.0f} s of training on a shared 2-core CPU), the three recipes one after "
-            f"another. Validation SI-SNRi by step: "
+            f"{facts['train_seconds']:.0f} s of training on a 2-core CPU shared with one other training run). "
+            f"Validation SI-SNRi by step: "
             + ", ".join(f"{k}: {v:.2f} dB" for k, v in sorted(facts["val_si_snri"].items())) + ". "
             f"Stored in {facts['dtype']}: test SI-SNRi {facts['fp32_test_si_snri']:.3f} dB in float32, "
             f"{facts['fp16_test_si_snri']:.3f} dB with float16 weights (kept when within 0.05 dB).")  # fmt: skip

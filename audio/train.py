@@ -28,10 +28,40 @@ def _datamodule(recipe: dict, data: str | None, **over):
     return MixtureDataModule(root=data, **kw)
 
 
+def apply_overrides(recipe: dict, items: list[str]) -> dict:
+    """A copy of ``recipe`` with ``KEY=JSON`` overrides; dotted keys reach into dicts
+    (``model_args.group_size=256``, ``optim.lr=0.002``, ``max_steps=800``). Unknown keys are refused."""
+    import copy
+
+    out = copy.deepcopy(recipe)
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise InputError(f"--set expects KEY=JSON (e.g. optim.lr=0.002), got {item!r}")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            raise InputError(f"--set {key}: the value must be JSON (numbers, true/false, \"strings\"), got {raw!r}") from None
+        *path, last = key.split(".")
+        node = out
+        for part in path:
+            if not isinstance(node.get(part), dict):
+                raise InputError(f"--set {key}: the recipe has no section {part!r}; sections: "
+                                 f"{sorted(k for k, v in node.items() if isinstance(v, dict))}")  # fmt: skip
+            node = node[part]
+        if last not in node and not (path and path[0] == "model_args"):
+            raise InputError(f"--set {key}: unknown recipe field {last!r}; expected one of {sorted(node)}")
+        node[last] = value
+    return out
+
+
 def run_training(name: str, *, model=None, recipe: dict | None = None, out: str | Path | None = None,
                  data: str | None = None, max_steps: int | None = None, val_every: int | None = None,
-                 threads: int | None = None, progress: bool = True, **data_over) -> dict:  # fmt: skip
-    """Train ``model`` (default: the recipe's architecture, from scratch) and return the result dict."""
+                 threads: int | None = None, progress: bool = True, overrides: list[str] | None = None,
+                 **data_over) -> dict:  # fmt: skip
+    """Train ``model`` (default: the recipe's architecture, from scratch) and return the result dict.
+
+    ``overrides``: ``KEY=JSON`` strings applied to the recipe (`apply_overrides`)."""
     from zoo.loading import build
     from zoo.training import fit, make_trainer, seed_everything
 
@@ -42,6 +72,8 @@ def run_training(name: str, *, model=None, recipe: dict | None = None, out: str 
         if name not in RECIPES:
             raise InputError(f"no training recipe named {name!r}; expected one of {sorted(RECIPES)}")
         recipe = RECIPES[name]
+    if overrides:
+        recipe = apply_overrides(recipe, overrides)
     if threads:
         torch.set_num_threads(int(threads))
     out = Path(out or f"runs/audio/{name}")
@@ -108,10 +140,12 @@ def main(argv=None) -> int:
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--val-size", type=int, help="fixed validation mixtures (default: the recipe's)")
     p.add_argument("--test-size", type=int, help="fixed test mixtures (default: the recipe's)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
+                   help="override a recipe field, e.g. --set optim.lr=0.002 --set model_args.group_size=256")
     a = p.parse_args(argv)
     res = run_training(a.name, out=a.out, data=a.data, max_steps=a.max_steps, val_every=a.val_every,
                        threads=a.threads, progress=not a.no_progress, val_size=a.val_size,
-                       test_size=a.test_size)  # fmt: skip
+                       test_size=a.test_size, overrides=a.set)  # fmt: skip
     print(json.dumps(res, indent=2))
     return 0
 

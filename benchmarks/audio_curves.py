@@ -1,0 +1,56 @@
+"""Validation SI-SNRi by training step of the registered separators (docs/audio.md), from ``audio/trained.py``.
+
+    python benchmarks/audio_curves.py [--out docs/img/audio_val_curves.png] [--run NAME=runs/audio/other/NAME ...]
+
+The curves are the values `python -m zoo.audio.publish measure` recorded from each training log (100 fixed
+validation mixtures every 200 steps). ``--run LABEL=DIR`` adds the curve of another run folder (its
+``logs/version_*/metrics.csv``), e.g. a longer schedule, drawn dashed.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def main(argv=None) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from zoo.audio.publish import _val_history
+    from zoo.audio.trained import TRAINED
+
+    p = argparse.ArgumentParser()
+    p.add_argument("--out", default="docs/img/audio_val_curves.png")
+    p.add_argument("--run", action="append", default=[], help="LABEL=RUN_DIR, an extra (dashed) curve")
+    a = p.parse_args(argv)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    colors = {}
+    for name, facts in TRAINED.items():
+        steps, vals = zip(*sorted(facts["val_si_snri"].items()))
+        (line,) = ax.plot(steps, vals, marker="o", ms=3, label=f"{name} (test {facts['test']['si_snri']:.2f} dB)")
+        colors[name] = line.get_color()
+    for spec in a.run:
+        label, _, run = spec.partition("=")
+        hist = _val_history(Path(run))
+        if not hist:
+            raise SystemExit(f"--run {spec!r}: no validation SI-SNRi in {run}/logs/version_*/metrics.csv")
+        steps, vals = zip(*sorted(hist.items()))
+        base = next((n for n in colors if n in label), None)
+        ax.plot(steps, vals, ls="--", color=colors.get(base), label=label)
+    ax.set_xlabel("training step (batch 4 x 1 s)")
+    ax.set_ylabel("validation SI-SNRi (dB)")
+    ax.set_title("FSDD 2-speaker mixtures, identical training")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(a.out, dpi=110)
+    print(a.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -107,6 +107,9 @@ def save_pretrained(
     }
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.staging-", dir=folder.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it 0700; the folder gets a normal directory mode
     backup = folder.parent / f".{folder.name}.previous-{os.getpid()}"
     try:
         if folder.is_dir():  # keep files of the folder that are not ours (e.g. extra docs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 import torch
@@ -39,6 +40,9 @@ def test_save_load_round_trip_identical_outputs(registry_sandbox, tmp_path):
     x = torch.randn(5, 4)
     assert torch.equal(model(x), again(x))
     assert again.config.mean == [0.5, 1.5] and not again.training
+    umask = os.umask(0)
+    os.umask(umask)
+    assert folder.stat().st_mode & 0o777 == 0o777 & ~umask  # a normal folder, not mkdtemp's 0700
 
 
 def test_half_precision_storage_loads_back_as_float32(registry_sandbox, tmp_path):

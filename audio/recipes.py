@@ -2,10 +2,11 @@
 
 All three are trained identically on FSDD two-speaker mixtures (`zoo.audio.data.MixtureDataModule`:
 dynamic mixing at [-5, 5] dB, 1.0 s segments), Adam, PIT SI-SNR loss, gradient clipping 5, so their
-SI-SNRi are comparable. ``max_steps`` bounds the run (3 000 steps = 12 000 mixtures of 1 s each, validated
+SI-SNRi are comparable. ``max_steps`` bounds the run (6 000 steps = 24 000 mixtures of 1 s each, validated
 every 200 steps on 100 fixed validation mixtures); the best validation SI-SNRi checkpoint is kept. On one
-CPU thread a step costs about 0.17 s (Conv-TasNet), 0.3 s (MossFormer) and 0.45 s (MossFormer2), so the
-three together take about 45 core-minutes (the first registered weights used 800 steps; see docs/audio.md).
+CPU thread (two runs sharing a 2-core machine) a step cost 0.21 s (Conv-TasNet), about 0.36 s (MossFormer)
+and 0.52 s (MossFormer2), so the three take about 1.9 core-hours together. Earlier rounds used 800 and
+3 000 steps; the ordering of the models changes with the step budget (docs/audio.md).
 The models are far smaller than the papers' (about 0.2-0.3 M parameters instead of 40-60 M; encoder
 kernel 32 = 4 ms instead of 16) so that a step costs well under a second on one CPU thread.
 """
@@ -31,20 +32,20 @@ RECIPES: dict[str, dict] = {
         architecture="mossformer",
         model_args=dict(enc_dim=96, kernel_size=32, dim=96, depth=4, group_size=64, qk_dim=48, expansion=2.0,
                         fsmn=False, dropout=0.0, num_speakers=2, sample_rate=8000),
-        max_steps=3000,
+        max_steps=6000,
     ),
     "mossformer2-fsdd2mix": dict(
         _COMMON,
         architecture="mossformer2",
         model_args=dict(enc_dim=96, kernel_size=32, dim=96, depth=4, group_size=64, qk_dim=48, expansion=2.0,
                         fsmn=True, fsmn_dim=48, fsmn_lorder=10, dropout=0.0, num_speakers=2, sample_rate=8000),
-        max_steps=3000,
+        max_steps=6000,
     ),
     "convtasnet-fsdd2mix": dict(
         _COMMON,
         architecture="convtasnet",
         model_args=dict(num_speakers=2, sample_rate=8000, enc_kernel_size=32, enc_num_feats=96, msk_kernel_size=3,
                         msk_num_feats=64, msk_num_hidden_feats=128, msk_num_layers=6, msk_num_stacks=2),
-        max_steps=3000,
+        max_steps=6000,
     ),
 }

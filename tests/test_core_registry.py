@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import zoo
-from zoo.errors import UnknownModelError
+from zoo.errors import InputError, UnknownModelError
 from zoo.registry import Metric, ModelEntry, WeightsSource, register_architecture, register_model
 
 
@@ -60,6 +60,8 @@ def test_load_without_weights_builds_config_and_eval_mode(registry_sandbox):
     assert model.fc2.out_features == 3
     with pytest.raises(AttributeError, match="no field 'nope'"):
         _ = model.config.nope
+    with pytest.raises(InputError, match="architecture 'toy-mlp' has no argument 'hiden'"):
+        zoo.load("toy-delta", pretrained=False, hiden=4)  # a misspelt argument is named, not a bare TypeError
 
 
 def test_info_reports_metrics_and_source(registry_sandbox):

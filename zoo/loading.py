@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from zoo.config import Config
+from zoo.errors import InputError
 from zoo.registry import ModelEntry, get_architecture, get_entry
 from zoo.registry import list_models as _list_models
 from zoo.weights import load_state_dict_strict, read_state_dict, resolve_weights
@@ -23,7 +24,14 @@ from zoo.weights import load_state_dict_strict, read_state_dict, resolve_weights
 def build(architecture: str, model_args: dict, preprocessing: dict | None = None, name: str | None = None) -> nn.Module:
     """Build an architecture with ``model_args`` and attach its `Config` (no weights)."""
     arch = get_architecture(architecture)
-    model = arch.builder(**model_args)
+    try:
+        model = arch.builder(**model_args)
+    except TypeError as exc:  # a misspelt or foreign argument: name it instead of a deep TypeError
+        if "unexpected keyword argument" not in str(exc):
+            raise
+        bad = str(exc).rsplit("argument", 1)[-1].strip(" '\"")
+        raise InputError(f"architecture {architecture!r} has no argument {bad!r}; got model_args "
+                         f"{sorted(model_args)}") from exc  # fmt: skip
     model.config = Config(
         architecture=architecture,
         model_args=dict(model_args),

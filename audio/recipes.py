@@ -4,8 +4,8 @@ All three are trained identically on FSDD two-speaker mixtures (`zoo.audio.data.
 dynamic mixing at [-5, 5] dB, 1.0 s segments), Adam, PIT SI-SNR loss, gradient clipping 5, so their
 SI-SNRi are comparable. ``max_steps`` bounds the run (6 000 steps = 24 000 mixtures of 1 s each, validated
 every 200 steps on 100 fixed validation mixtures); the best validation SI-SNRi checkpoint is kept. On one
-CPU thread (two runs sharing a 2-core machine) a step cost 0.21 s (Conv-TasNet), about 0.36 s (MossFormer)
-and 0.52 s (MossFormer2), so the three take about 1.9 core-hours together. Earlier rounds used 800 and
+CPU thread (two runs sharing a 2-core machine) a step cost 0.21 s (Conv-TasNet), 0.32 s (MossFormer)
+and 0.52 s (MossFormer2), so the three take about 1.75 core-hours together. Earlier rounds used 800 and
 3 000 steps; the ordering of the models changes with the step budget (docs/audio.md).
 The models are far smaller than the papers' (about 0.2-0.3 M parameters instead of 40-60 M; encoder
 kernel 32 = 4 ms instead of 16) so that a step costs well under a second on one CPU thread.

@@ -19,12 +19,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from timm.layers import DropPath, trunc_normal_
+from timm.layers import DropPath
 from torch import Tensor, nn
 
 from zoo.attention import attend, bilevel_routing_attention
 from zoo.registry import Metric, ModelEntry, WeightsSource, register_architecture, register_model
-from zoo.vision.common import build_transform, check_image_batch, imagenet_preprocessing
+from zoo.vision.common import ImageClassifierMixin, check_image_batch, imagenet_preprocessing, init_linear_weights
 
 __all__ = ["BiFormer", "BiLevelRoutingAttention", "checkpoint_filter_fn"]
 
@@ -122,7 +122,7 @@ class Block(nn.Module):
         return x.permute(0, 3, 1, 2)
 
 
-class BiFormer(nn.Module):
+class BiFormer(ImageClassifierMixin, nn.Module):
     """BiFormer classifier with the official key names (``downsample_layers``, ``stages``, ``norm``, ``head``)."""
 
     def __init__(
@@ -166,11 +166,7 @@ class BiFormer(nn.Module):
             cur += d
         self.norm = nn.BatchNorm2d(embed_dim[-1])
         self.head = nn.Linear(embed_dim[-1], num_classes) if num_classes > 0 else nn.Identity()
-        self.apply(_init_weights)
-
-    def init_preprocessing(self) -> None:
-        """Build ``self.transform`` (timm eval transform) from ``config.preprocessing``."""
-        self.transform = build_transform(dict(getattr(self, "config", {}).get("preprocessing", {}) or {}))
+        self.apply(init_linear_weights)
 
     def forward_features(self, x: Tensor) -> Tensor:
         check_image_batch(x, self.in_chans, None)
@@ -185,25 +181,6 @@ class BiFormer(nn.Module):
             x = stage(down(x))
         return self.norm(x).flatten(2).mean(-1)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.forward_features(x))
-
-    def get_classifier(self) -> nn.Module:
-        return self.head
-
-    def reset_classifier(self, num_classes: int) -> None:
-        self.num_classes = num_classes
-        self.head = nn.Linear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()
-
-
-def _init_weights(m: nn.Module) -> None:
-    if isinstance(m, nn.Linear):
-        trunc_normal_(m.weight, std=0.02)
-        if m.bias is not None:
-            nn.init.zeros_(m.bias)
-    elif isinstance(m, nn.LayerNorm):
-        nn.init.ones_(m.weight)
-        nn.init.zeros_(m.bias)
 
 
 def checkpoint_filter_fn(state_dict: dict) -> dict:

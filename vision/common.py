@@ -1,8 +1,10 @@
-"""Shared vision helpers: preprocessing from a pretrained config, input checks, class names."""
+"""Shared vision helpers: preprocessing from a pretrained config, input checks, class names, and the
+classifier plumbing (init, head, preprocessing) that Swin, BiFormer and DiNAT have in common."""
 
 from __future__ import annotations
 
-from torch import Tensor
+from timm.layers import trunc_normal_
+from torch import Tensor, nn
 
 from zoo.errors import InputError
 
@@ -63,3 +65,38 @@ def check_image_batch(x: Tensor, in_chans: int, img_size: tuple[int, int] | None
         )
     if min(x.shape[-2:]) < min_size:
         raise InputError(f"this model needs images of at least {min_size}x{min_size}, got {x.shape[-2]}x{x.shape[-1]}")
+
+
+def init_linear_weights(m: nn.Module) -> None:
+    """timm's ViT-style init for ``model.apply``: Linear weights ~ truncated normal(std 0.02), biases 0.
+
+    (LayerNorm keeps PyTorch's default ones/zeros, which is what the official inits set it to.)
+    """
+    if isinstance(m, nn.Linear):
+        trunc_normal_(m.weight, std=0.02)
+        if m.bias is not None:
+            nn.init.zeros_(m.bias)
+
+
+class ImageClassifierMixin:
+    """``init_preprocessing`` for every zoo image classifier; ``forward``, ``get_classifier`` and
+    ``reset_classifier`` (timm's names) for one whose ``forward_features`` returns pooled features and whose
+    head is ``self.head = nn.Linear(self.num_features, num_classes)`` (BiFormer, DiNAT).
+
+    Example:
+        >>> class Net(ImageClassifierMixin, nn.Module): ...   # defines forward_features, head, num_features
+    """
+
+    def init_preprocessing(self) -> None:
+        """Build ``self.transform`` (timm eval transform) from ``config.preprocessing``."""
+        self.transform = build_transform(dict(getattr(self, "config", {}).get("preprocessing", {}) or {}))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.forward_features(x))
+
+    def get_classifier(self) -> nn.Module:
+        return self.head
+
+    def reset_classifier(self, num_classes: int) -> None:
+        self.num_classes = num_classes
+        self.head = nn.Linear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()

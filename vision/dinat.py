@@ -26,7 +26,7 @@ from torch import Tensor, nn
 
 from zoo.attention import neighborhood_attention_2d
 from zoo.registry import Metric, ModelEntry, WeightsSource, register_architecture, register_model
-from zoo.vision.common import build_transform, check_image_batch, imagenet_preprocessing
+from zoo.vision.common import ImageClassifierMixin, check_image_batch, imagenet_preprocessing, init_linear_weights
 
 __all__ = ["DiNAT", "NeighborhoodAttention2D", "checkpoint_filter_fn"]
 
@@ -142,7 +142,7 @@ class NATBlock(nn.Module):
         return x if self.downsample is None else self.downsample(x)
 
 
-class DiNAT(nn.Module):
+class DiNAT(ImageClassifierMixin, nn.Module):
     """DiNAT (``dilations`` given) or NAT (``dilations=None``) classifier with the official key names.
 
     Example:
@@ -183,11 +183,7 @@ class DiNAT(nn.Module):
         ])
         self.norm = nn.LayerNorm(self.num_features)
         self.head = nn.Linear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()
-        self.apply(_init_weights)
-
-    def init_preprocessing(self) -> None:
-        """Build ``self.transform`` (timm eval transform) from ``config.preprocessing``."""
-        self.transform = build_transform(dict(getattr(self, "config", {}).get("preprocessing", {}) or {}))
+        self.apply(init_linear_weights)
 
     @torch.jit.ignore
     def no_weight_decay_keywords(self) -> set[str]:
@@ -200,25 +196,6 @@ class DiNAT(nn.Module):
             x = level(x)
         return self.norm(x).mean(dim=(1, 2))
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.forward_features(x))
-
-    def get_classifier(self) -> nn.Module:
-        return self.head
-
-    def reset_classifier(self, num_classes: int) -> None:
-        self.num_classes = num_classes
-        self.head = nn.Linear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()
-
-
-def _init_weights(m: nn.Module) -> None:
-    if isinstance(m, nn.Linear):
-        trunc_normal_(m.weight, std=0.02)
-        if m.bias is not None:
-            nn.init.zeros_(m.bias)
-    elif isinstance(m, nn.LayerNorm):
-        nn.init.ones_(m.weight)
-        nn.init.zeros_(m.bias)
 
 
 def checkpoint_filter_fn(state_dict: dict) -> dict:

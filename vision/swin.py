@@ -34,7 +34,14 @@ from zoo.attention import (
 from zoo.attention.window import combine_window_bias, window_gather_index
 from zoo.errors import InputError
 from zoo.registry import Metric, ModelEntry, WeightsSource, register_architecture, register_model
-from zoo.vision.common import IMAGENET_MEAN, IMAGENET_STD, PREPROCESSING_KEYS, build_transform, check_image_batch
+from zoo.vision.common import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    PREPROCESSING_KEYS,
+    ImageClassifierMixin,
+    check_image_batch,
+    init_linear_weights,
+)
 
 __all__ = ["SwinTransformer", "WindowAttention", "SwinTransformerBlock", "checkpoint_filter_fn"]
 
@@ -232,7 +239,7 @@ class SwinTransformerStage(nn.Module):
 # ---------------------------------------------------------------------------------------------
 
 
-class SwinTransformer(nn.Module):
+class SwinTransformer(ImageClassifierMixin, nn.Module):
     """Swin Transformer classifier with timm-identical parameter names.
 
     Example:
@@ -287,12 +294,7 @@ class SwinTransformer(nn.Module):
         self.head = ClassifierHead(
             self.num_features, num_classes, pool_type=global_pool, drop_rate=drop_rate, input_fmt="NHWC"
         )
-        self.apply(_init_weights)
-
-    # -- preprocessing ----------------------------------------------------------------------
-    def init_preprocessing(self) -> None:
-        """Build ``self.transform`` (timm eval transform) from ``config.preprocessing``."""
-        self.transform = build_transform(dict(getattr(self, "config", {}).get("preprocessing", {}) or {}))
+        self.apply(init_linear_weights)
 
     # -- forward ----------------------------------------------------------------------------
     def check_input(self, x: Tensor) -> None:
@@ -319,13 +321,6 @@ class SwinTransformer(nn.Module):
     def reset_classifier(self, num_classes: int, global_pool: str | None = None) -> None:
         self.num_classes = num_classes
         self.head.reset(num_classes, pool_type=global_pool)
-
-
-def _init_weights(m: nn.Module) -> None:
-    if isinstance(m, nn.Linear):
-        trunc_normal_(m.weight, std=0.02)
-        if m.bias is not None:
-            nn.init.zeros_(m.bias)
 
 
 # ---------------------------------------------------------------------------------------------

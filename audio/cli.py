@@ -122,8 +122,9 @@ def eval_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def evaluate_model(model, name: str, data=None, split: str = "test", batch_size: int = 8,
-                   mixtures: int | None = None) -> dict:  # fmt: skip
-    """SI-SNR / SI-SNRi on the recipe's fixed mixtures of ``split`` (the protocol of the cards)."""
+                   mixtures: int | None = None, per_mixture: bool = False) -> dict:  # fmt: skip
+    """SI-SNR / SI-SNRi on the recipe's fixed mixtures of ``split`` (the protocol of the cards);
+    ``per_mixture`` adds each mixture's SI-SNRi (`zoo.audio.task.evaluate`)."""
     from .recipes import RECIPES
     from .task import evaluate
     from .train import _datamodule
@@ -133,7 +134,7 @@ def evaluate_model(model, name: str, data=None, split: str = "test", batch_size:
                      **{f"{split}_size": mixtures})  # fmt: skip
     dm.setup()
     loader = dm.test_dataloader() if split == "test" else dm.val_dataloader()
-    return {"name": name, "split": split, **evaluate(model, loader)}
+    return {"name": name, "split": split, **evaluate(model, loader, per_mixture=per_mixture)}
 
 
 def eval_run(args) -> int:

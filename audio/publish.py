@@ -8,7 +8,9 @@ wrote) and its ``result.json`` / training log, evaluates it on the recipe's fixe
 as ``zoo eval <name>`` does, with its weights rounded to float16, and compares with the float32 test
 SI-SNRi that the training run measured on the same mixtures (``result.json``); float16 is kept only if
 the test SI-SNRi moves by at most 0.05 dB (else float32 is evaluated and kept). It also records the SI-SNRi of the first
-``CHECK_MIXTURES`` test mixtures (``zoo eval <name> --mixtures 8``), pinned by the tests.
+``CHECK_MIXTURES`` test mixtures (``zoo eval <name> --mixtures 8``), pinned by the tests, and for every model but
+the baseline the mixture-by-mixture comparison with the baseline as stored (``vs_baseline``: mean difference,
+standard error, 95 % interval; measure the baseline first).
 ``write`` (a fresh process, so that the registry sees the new facts) saves ``hub/models/<name>`` with
 ``zoo.hub.save_pretrained`` and checks that the file's sha256 is the one recorded.
 """
@@ -35,7 +37,8 @@ test: `zoo eval <name>` on the recipe's 500 fixed FSDD test mixtures (seed 0), o
 (``dtype``); fp32_test_si_snri: the float32 checkpoint on the same mixtures (the training run's
 result.json). check_si_snri: the first 8 test mixtures (`zoo eval <name> --mixtures 8`), pinned by
 tests/test_audio.py. sha256: of hub/models/<name>/model.safetensors. val_si_snri: validation SI-SNRi
-(100 fixed mixtures) at each validation step.
+(100 fixed mixtures) at each validation step. vs_baseline: this model's minus the baseline's SI-SNRi,
+mixture by mixture on the 500 test mixtures (mean, standard error, normal 95 % interval, share better).
 """
 
 # fmt: off
@@ -72,26 +75,42 @@ def _weights_bytes(model, dtype) -> bytes:
     return save(state_dict_for_saving(model, dtype), metadata={"format": "pt"})
 
 
-def measure(name: str) -> dict:
+def measure(name: str, trained: dict) -> dict:
+    """Facts of ``runs/audio/<name>`` for ``audio/trained.py``; ``trained`` holds those measured so far."""
     import hashlib
 
     from zoo.hub import from_pretrained
 
     from .cli import evaluate_model
+    from .registry import BASELINE
+    from .task import paired_difference
 
     torch.set_num_threads(1)
     run = REPO / "runs" / "audio" / name
     result = json.loads((run / "result.json").read_text())
     fp32 = result["test"]  # the training run's evaluation of the same checkpoint on the same test mixtures
     half = _rounded(from_pretrained(run / "hub"), torch.float16)
-    fp16 = evaluate_model(half, name)
+    fp16 = evaluate_model(half, name, per_mixture=True)
     keep16 = abs(fp16["si_snri"] - fp32["si_snri"]) <= FP16_TOLERANCE_DB
     if keep16:
         final, dtype, test = half, torch.float16, fp16
     else:
         final, dtype = from_pretrained(run / "hub"), None
-        test = evaluate_model(final, name)
+        test = evaluate_model(final, name, per_mixture=True)
     check = evaluate_model(final, name, mixtures=CHECK_MIXTURES)
+    vs_baseline = None
+    if name != BASELINE:  # mixture by mixture against the baseline as stored (measure the baseline first)
+        base_facts = trained.get(BASELINE)
+        if base_facts is None:
+            raise SystemExit(f"{name}: measure {BASELINE} first (the paired comparison needs it)")
+        base = from_pretrained(REPO / "runs" / "audio" / BASELINE / "hub")
+        if base_facts["dtype"] == "float16":
+            base = _rounded(base, torch.float16)
+        base_scores = evaluate_model(base, BASELINE, per_mixture=True)
+        if base_scores["si_snri"] != base_facts["test"]["si_snri"]:
+            raise SystemExit(f"{BASELINE}: runs/audio/{BASELINE}/hub gives {base_scores['si_snri']} dB, not the "
+                             f"measured {base_facts['test']['si_snri']} dB: measure it again first")  # fmt: skip
+        vs_baseline = paired_difference(test["si_snri_per_mixture"], base_scores["si_snri_per_mixture"])
     best = result.get("best_checkpoint") or ""
     best_step = int(torch.load(run / Path(best).name, map_location="cpu", weights_only=False)["global_step"]) if best else None
     facts = {
@@ -107,6 +126,7 @@ def measure(name: str) -> dict:
         "fp16_test_si_snri": fp16["si_snri"],
         "check_mixtures": CHECK_MIXTURES,
         "check_si_snri": check["si_snri"],
+        **({"vs_baseline": vs_baseline} if vs_baseline else {}),
     }
     print(name, json.dumps(facts), flush=True)
     return facts
@@ -141,7 +161,7 @@ def main(argv=None) -> int:
     if argv[0] == "measure":
         trained = _load_trained()
         for name in argv[1:]:
-            trained[name] = measure(name)
+            trained[name] = measure(name, trained)
             write_trained(trained)
     else:
         for name in argv[1:]:

@@ -2,13 +2,13 @@
 
 All three are trained identically on FSDD two-speaker mixtures (`zoo.audio.data.MixtureDataModule`:
 dynamic mixing at [-5, 5] dB, 1.0 s segments), Adam, PIT SI-SNR loss, gradient clipping 5, so their
-SI-SNRi are comparable. ``max_steps`` bounds the run (6 000 steps = 24 000 mixtures of 1 s each, validated
+SI-SNRi are comparable. ``max_steps`` bounds the run (12 000 steps = 48 000 mixtures of 1 s each, validated
 every 200 steps on 100 fixed validation mixtures); the best validation SI-SNRi checkpoint is kept. On one
-CPU thread (two runs sharing a 2-core machine) a step cost 0.21 s (Conv-TasNet), 0.32 s (MossFormer)
-and 0.52 s (MossFormer2), so the three take about 1.75 core-hours together. Earlier rounds used 800 and
-3 000 steps; the ordering of the models changes with the step budget (docs/audio.md).
-The models are far smaller than the papers' (about 0.2-0.3 M parameters instead of 40-60 M; encoder
-kernel 32 = 4 ms instead of 16) so that a step costs well under a second on one CPU thread.
+CPU thread (two runs sharing a 2-core machine) a step cost 0.20 s (Conv-TasNet), 0.45 s (MossFormer, 6
+layers) and 0.49 s (MossFormer2), so the three take about 3.8 core-hours together. Earlier rounds used 800,
+3 000 and 6 000 steps (MossFormer with 4 layers); the ordering of the models changes with the step budget
+(docs/audio.md). The models are far smaller than the papers' (0.29-0.33 M parameters instead of 40-60 M;
+encoder kernel 32 = 4 ms instead of 16) so that a step costs well under a second on one CPU thread.
 """
 
 from __future__ import annotations
@@ -30,22 +30,23 @@ RECIPES: dict[str, dict] = {
     "mossformer-fsdd2mix": dict(
         _COMMON,
         architecture="mossformer",
-        model_args=dict(enc_dim=96, kernel_size=32, dim=96, depth=4, group_size=64, qk_dim=48, expansion=2.0,
+        # 6 layers (295 k parameters; 4 layers until the 6 000-step round, 217 k): near the others' 312 k / 327 k
+        model_args=dict(enc_dim=96, kernel_size=32, dim=96, depth=6, group_size=64, qk_dim=48, expansion=2.0,
                         fsmn=False, dropout=0.0, num_speakers=2, sample_rate=8000),
-        max_steps=6000,
+        max_steps=12000,
     ),
     "mossformer2-fsdd2mix": dict(
         _COMMON,
         architecture="mossformer2",
         model_args=dict(enc_dim=96, kernel_size=32, dim=96, depth=4, group_size=64, qk_dim=48, expansion=2.0,
                         fsmn=True, fsmn_dim=48, fsmn_lorder=10, dropout=0.0, num_speakers=2, sample_rate=8000),
-        max_steps=6000,
+        max_steps=12000,
     ),
     "convtasnet-fsdd2mix": dict(
         _COMMON,
         architecture="convtasnet",
         model_args=dict(num_speakers=2, sample_rate=8000, enc_kernel_size=32, enc_num_feats=96, msk_kernel_size=3,
                         msk_num_feats=64, msk_num_hidden_feats=128, msk_num_layers=6, msk_num_stacks=2),
-        max_steps=6000,
+        max_steps=12000,
     ),
 }

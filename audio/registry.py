@@ -50,9 +50,13 @@ def _comparison(name: str) -> str:
     mine = TRAINED[name]["test"]["si_snri"]
     if name != BASELINE and BASELINE in TRAINED:
         base = TRAINED[BASELINE]["test"]["si_snri"]
+        paired = TRAINED[name].get("vs_baseline")
+        spread = (f" (mixture by mixture: standard error {paired['stderr_db']:.2f} dB, 95 % interval "
+                  f"{paired['ci95_db'][0]:+.2f} to {paired['ci95_db'][1]:+.2f} dB; better on "
+                  f"{100 * paired['better_share']:.0f} % of the mixtures; benchmarks/audio_paired.py)" if paired else "")
         return (f" Identically trained Conv-TasNet baseline (`{BASELINE}`, same steps, data stream, optimiser and "
                 f"seed), measured by the same command: {_db(base)} SI-SNRi, so this model is {mine - base:+.2f} dB "
-                "against it.")  # fmt: skip
+                f"against it{spread}.")  # fmt: skip
     others = [f"`{n}` {_db(TRAINED[n]['test']['si_snri'])}" for n in sorted(TRAINED) if n != name]
     return (" Identically trained MossFormer models, measured by the same command: " + ", ".join(others) + "."
             if others else "")  # fmt: skip

@@ -12,6 +12,8 @@ Example:
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 from torchmetrics import Metric
@@ -87,11 +89,15 @@ class SeparationTask(ZooModule):
 
 
 @torch.no_grad()
-def evaluate(model, loader, max_batches: int | None = None) -> dict:
-    """SI-SNR / SI-SNRi (dB) of ``model`` over ``loader``'s mixtures, with the input SI-SNR for reference."""
+def evaluate(model, loader, max_batches: int | None = None, per_mixture: bool = False) -> dict:
+    """SI-SNR / SI-SNRi (dB) of ``model`` over ``loader``'s mixtures, with the input SI-SNR for reference.
+
+    ``per_mixture=True`` adds ``"si_snri_per_mixture"``: each mixture's SI-SNRi in loader order (for paired
+    comparisons of two models on the same mixtures).
+    """
     model.eval()
     m_snr, m_snri = SISNR(), SISNR(improvement=True)
-    inp = []
+    inp, each = [], []
     for i, (mix, src) in enumerate(loader):
         if max_batches is not None and i >= max_batches:
             break
@@ -99,9 +105,33 @@ def evaluate(model, loader, max_batches: int | None = None) -> dict:
         m_snr.update(est, src, mix)
         m_snri.update(est, src, mix)
         inp.append(mixture_si_snr(mix, src))
-    return {
+        if per_mixture:
+            each.append(pit_si_snr(est.float(), src.float())[0] - mixture_si_snr(mix.float(), src.float()))
+    out = {
         "si_snr": round(float(m_snr.compute()), 3),
         "si_snri": round(float(m_snri.compute()), 3),
         "input_si_snr": round(float(torch.cat(inp).mean()), 3),
         "mixtures": int(m_snr.count),
     }
+    if per_mixture:
+        out["si_snri_per_mixture"] = torch.cat(each).tolist()
+    return out
+
+
+def paired_difference(a, b) -> dict:
+    """Mixture-by-mixture comparison of two models' SI-SNRi on the same mixtures (dB): mean of ``a - b``,
+    its standard error, a normal-approximation 95 % interval and the share of mixtures where ``a`` is better.
+
+    Example:
+        >>> paired_difference([10.0, 12.0, 11.0], [9.0, 11.5, 11.5])["mean_db"]
+        0.333
+    """
+    a, b = torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64)
+    if a.shape != b.shape or a.ndim != 1 or a.numel() < 2:
+        raise InputError(f"need two equally long lists of per-mixture scores (at least 2), got {tuple(a.shape)} "
+                         f"and {tuple(b.shape)}")  # fmt: skip
+    d = a - b
+    mean, se = d.mean().item(), d.std().item() / math.sqrt(d.numel())
+    return {"mixtures": d.numel(), "mean_db": round(mean, 3), "stderr_db": round(se, 3),
+            "ci95_db": [round(mean - 1.96 * se, 3), round(mean + 1.96 * se, 3)],
+            "better_share": round((d > 0).double().mean().item(), 3)}  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 
 import numpy as np
 import pytest
@@ -419,7 +420,7 @@ FSDD = pytest.mark.skipif(data_dir() is None or not (data_dir() / "audio" / "fsd
 SEPARATORS = ["convtasnet-fsdd2mix", "mossformer-fsdd2mix", "mossformer2-fsdd2mix"]
 # SI-SNRi (dB) of the registered weights on the first 8 fixed FSDD test mixtures (`zoo eval NAME --mixtures 8`),
 # measured by `python -m zoo.audio.publish measure` (audio/trained.py); the 500-mixture figures are on the cards.
-PINNED_CHECK_SI_SNRI = {"convtasnet-fsdd2mix": 15.136, "mossformer-fsdd2mix": 11.707, "mossformer2-fsdd2mix": 14.258}
+PINNED_CHECK_SI_SNRI = {"convtasnet-fsdd2mix": 14.917, "mossformer-fsdd2mix": 14.11, "mossformer2-fsdd2mix": 16.674}
 
 
 def test_registered_separators_have_weights_metrics_and_a_baseline_comparison():
@@ -437,6 +438,20 @@ def test_registered_separators_have_weights_metrics_and_a_baseline_comparison():
     base = TRAINED["convtasnet-fsdd2mix"]["test"]["si_snri"]
     for n in SEPARATORS[1:]:
         assert f"{base:.2f} dB SI-SNRi" in get_entry(n).description  # the card shows the baseline's number
+        paired = TRAINED[n]["vs_baseline"]  # mixture by mixture; its mean is the difference of the means
+        assert paired["mixtures"] == 500 and abs(paired["mean_db"] - (TRAINED[n]["test"]["si_snri"] - base)) < 2e-3
+        assert f"95 % interval {paired['ci95_db'][0]:+.2f} to {paired['ci95_db'][1]:+.2f} dB" in get_entry(n).description
+
+
+def test_paired_difference_pinned_and_errors():
+    from zoo.audio.task import paired_difference
+
+    got = paired_difference([10.0, 12.0, 11.0, 9.0], [9.0, 11.5, 11.5, 7.0])  # differences 1, .5, -.5, 2
+    se = statistics.stdev([1.0, 0.5, -0.5, 2.0]) / 2
+    assert got == {"mixtures": 4, "mean_db": 0.75, "stderr_db": round(se, 3),
+                   "ci95_db": [round(0.75 - 1.96 * se, 3), round(0.75 + 1.96 * se, 3)], "better_share": 0.75}
+    with pytest.raises(InputError, match=r"equally long .* got \(3,\) and \(2,\)"):
+        paired_difference([1.0, 2.0, 3.0], [1.0, 2.0])
 
 
 @FSDD
@@ -447,9 +462,11 @@ def test_registered_weights_reproduce_the_pinned_si_snri(name, monkeypatch):
 
     monkeypatch.setenv("ZOO_DATA_DIR", str(data_dir()))
     model = zoo.load(name)
-    res = evaluate_model(model, name, mixtures=8)
+    res = evaluate_model(model, name, mixtures=8, per_mixture=True)
     assert res["mixtures"] == 8
     assert abs(res["si_snri"] - PINNED_CHECK_SI_SNRI[name]) < 0.02, res
+    each = res["si_snri_per_mixture"]  # what benchmarks/audio_paired.py pairs across models
+    assert len(each) == 8 and abs(sum(each) / 8 - res["si_snri"]) < 1e-3 and len(set(each)) == 8
 
 
 @FSDD

@@ -17,12 +17,11 @@ import json
 
 import torch
 
-BASELINE = "convtasnet-fsdd2mix"
-
 
 def main(argv=None) -> int:
     import zoo
     from zoo.audio.cli import evaluate_model
+    from zoo.audio.registry import BASELINE
     from zoo.audio.task import paired_difference
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

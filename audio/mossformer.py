@@ -48,6 +48,11 @@ __all__ = [
 ]
 
 
+# ConvFFN convolves through `depthwise_conv_fft` on CPU from this kernel length on: faster there for long kernels,
+# slower for the released models' 17 (benchmarks/audio_dwconv.py measures both; set it to 0 / a huge value to force one)
+FFT_MIN_KERNEL = 33
+
+
 # ------------------------------------------------------------------------------------------ blocks
 class ScaleNorm(nn.Module):
     """``x / max(||x|| / sqrt(dim), eps) * g`` with one learned gain."""
@@ -74,8 +79,24 @@ class ConvFFN(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         h = F.silu(self.fc(self.norm(x)))
-        h = h + self.dwconv(h.transpose(1, 2)).transpose(1, 2)
+        if self.dwconv.kernel_size[0] >= FFT_MIN_KERNEL and h.device.type == "cpu" and h.dtype in (torch.float32, torch.float64):
+            h = h + depthwise_conv_fft(h, self.dwconv.weight)
+        else:
+            h = h + self.dwconv(h.transpose(1, 2)).transpose(1, 2)
         return self.drop(h)
+
+
+def depthwise_conv_fft(x: Tensor, weight: Tensor) -> Tensor:
+    """``F.conv1d(x.transpose(1, 2), weight, padding=k // 2, groups=C).transpose(1, 2)`` computed with real FFTs
+    along time, for ``x`` ``[B, T, C]`` and a depthwise ``weight`` ``[C, 1, k]`` with odd ``k``.
+
+    On CPU its cost hardly grows with ``k``, so it beats the direct convolution for long kernels, forward and
+    backward (``benchmarks/audio_dwconv.py``); the result agrees to float rounding.
+    """
+    t, k = x.shape[1], weight.shape[-1]
+    nfft = 1 << (t + k - 2).bit_length()  # >= t + k - 1: no circular wrap-around
+    spec = torch.fft.rfft(x.transpose(1, 2), n=nfft) * torch.fft.rfft(weight[:, 0].flip(-1), n=nfft)
+    return torch.fft.irfft(spec, n=nfft)[..., k // 2 : k // 2 + t].transpose(1, 2)
 
 
 def rotary(x: Tensor, rot_dim: int, base: float = 10000.0) -> Tensor:
@@ -98,6 +119,7 @@ class MossFormerLayer(nn.Module):
         dim: feature size. group_size: chunk length of the local attention. qk_dim: query/key size.
         expansion: hidden size of the value streams is ``dim * expansion`` (split into ``v`` and ``u``).
         rotary_dim: features of q/k that get rotary embedding (``min(32, qk_dim)`` upstream).
+        conv_kernel: odd length of the depthwise convolutions of the three feed-forward modules (17 upstream).
         dropout: of the feed-forward modules and the local attention matrix. causal: causal attention.
 
     >>> layer = MossFormerLayer(64, group_size=16)
@@ -107,18 +129,20 @@ class MossFormerLayer(nn.Module):
 
     def __init__(self, dim: int, group_size: int = 256, qk_dim: int = 128, expansion: float = 4.0,
                  rotary_dim: int | None = None, dropout: float = 0.1, causal: bool = False,
-                 shift_tokens: bool = True):  # fmt: skip
+                 shift_tokens: bool = True, conv_kernel: int = 17):  # fmt: skip
         super().__init__()
         hidden = int(dim * expansion)
+        if conv_kernel < 1 or conv_kernel % 2 == 0:
+            raise InputError(f"conv_kernel must be an odd number >= 1 (centred depthwise convolution), got {conv_kernel}")
         if hidden % 2:
             raise InputError(f"dim * expansion must be even (two value streams), got {hidden}")
         self.group_size, self.causal, self.shift_tokens, self.dropout = group_size, causal, shift_tokens, dropout
         self.rotary_dim = min(32, qk_dim) if rotary_dim is None else rotary_dim
-        self.to_hidden = ConvFFN(dim, hidden, dropout=dropout)
-        self.to_qk = ConvFFN(dim, qk_dim, dropout=dropout)
+        self.to_hidden = ConvFFN(dim, hidden, kernel_size=conv_kernel, dropout=dropout)
+        self.to_qk = ConvFFN(dim, qk_dim, kernel_size=conv_kernel, dropout=dropout)
         self.qk_scale = nn.Parameter(torch.randn(4, qk_dim) * 0.02)  # quad_q, lin_q, quad_k, lin_k
         self.qk_offset = nn.Parameter(torch.zeros(4, qk_dim))
-        self.to_out = ConvFFN(hidden // 2, dim, dropout=dropout)
+        self.to_out = ConvFFN(hidden // 2, dim, kernel_size=conv_kernel, dropout=dropout)
 
     def forward(self, x: Tensor) -> Tensor:
         residual = x
@@ -221,7 +245,7 @@ class MaskNet(nn.Module):
 
     def __init__(self, enc_dim: int, dim: int, depth: int, num_speakers: int, group_size: int, qk_dim: int,
                  expansion: float, fsmn: bool, fsmn_dim: int, fsmn_lorder: int, dropout: float,
-                 causal: bool):  # fmt: skip
+                 causal: bool, conv_kernel: int = 17):  # fmt: skip
         super().__init__()
         if dim % 2:
             raise InputError(f"dim must be even (sinusoidal positions), got {dim}")
@@ -232,7 +256,7 @@ class MaskNet(nn.Module):
         self.register_buffer("inv_freq", 1.0 / 10000 ** (torch.arange(0, dim, 2).float() / dim), persistent=False)
         self.blocks = nn.ModuleList(
             MossFormerStage(
-                MossFormerLayer(dim, group_size, qk_dim, expansion, dropout=dropout, causal=causal),
+                MossFormerLayer(dim, group_size, qk_dim, expansion, dropout=dropout, causal=causal, conv_kernel=conv_kernel),
                 GatedFSMNBlock(dim, fsmn_dim, fsmn_lorder, dropout=dropout) if fsmn else None,
             )
             for _ in range(depth)
@@ -271,6 +295,8 @@ class MossFormer(SeparatorMixin, nn.Module):
         group_size: chunk of the local attention (256). qk_dim: query/key size (128). expansion: 4.
         fsmn: add MossFormer2's gated FSMN block after every layer. fsmn_dim: its inner width (256).
         fsmn_lorder: its filter half-length (20). dropout: 0.1 in the released models.
+        conv_kernel: length of the depthwise convolutions in the attention layers' feed-forward modules (17
+            in the released models; odd).
         num_speakers: sources to separate. sample_rate: of the waveforms the model was trained on.
 
     Example:
@@ -282,14 +308,14 @@ class MossFormer(SeparatorMixin, nn.Module):
     def __init__(self, enc_dim: int = 512, kernel_size: int = 16, dim: int = 512, depth: int = 24,
                  group_size: int = 256, qk_dim: int = 128, expansion: float = 4.0, fsmn: bool = False,
                  fsmn_dim: int = 256, fsmn_lorder: int = 20, dropout: float = 0.1, causal: bool = False,
-                 num_speakers: int = 2, sample_rate: int = 8000):  # fmt: skip
+                 num_speakers: int = 2, sample_rate: int = 8000, conv_kernel: int = 17):  # fmt: skip
         super().__init__()
         if kernel_size < 2 or kernel_size % 2:
             raise InputError(f"kernel_size must be an even number >= 2 (stride kernel_size // 2), got {kernel_size}")
         self.num_speakers, self.sample_rate, self.kernel_size = int(num_speakers), int(sample_rate), kernel_size
         self.encoder = nn.Conv1d(1, enc_dim, kernel_size, stride=kernel_size // 2, bias=False)
         self.masker = MaskNet(enc_dim, dim, depth, num_speakers, group_size, qk_dim, expansion, fsmn, fsmn_dim,
-                              fsmn_lorder, dropout, causal)  # fmt: skip
+                              fsmn_lorder, dropout, causal, conv_kernel)  # fmt: skip
         self.decoder = nn.ConvTranspose1d(enc_dim, 1, kernel_size, stride=kernel_size // 2, bias=False)
 
     def forward(self, mixture: Tensor) -> Tensor:

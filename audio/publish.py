@@ -37,8 +37,9 @@ test: `zoo eval <name>` on the recipe's 500 fixed FSDD test mixtures (seed 0), o
 (``dtype``); fp32_test_si_snri: the float32 checkpoint on the same mixtures (the training run's
 result.json). check_si_snri: the first 8 test mixtures (`zoo eval <name> --mixtures 8`), pinned by
 tests/test_audio.py. sha256: of hub/models/<name>/model.safetensors. val_si_snri: validation SI-SNRi
-(100 fixed mixtures) at each validation step. vs_baseline: this model's minus the baseline's SI-SNRi,
-mixture by mixture on the 500 test mixtures (mean, standard error, normal 95 % interval, share better).
+(100 fixed mixtures) at each validation step. threads: torch threads of the training run (absent = 1).
+vs_baseline: this model's minus the baseline's SI-SNRi, mixture by mixture on the 500 test mixtures (mean,
+standard error, normal 95 % interval, share better).
 """
 
 # fmt: off
@@ -120,6 +121,7 @@ def measure(name: str, trained: dict) -> dict:
         "steps": int(result["steps"]),
         "best_step": best_step,
         "train_seconds": result["train_seconds"],
+        "threads": int(result.get("threads", 1)),
         "val_si_snri": _val_history(run),
         "test": {k: test[k] for k in ("si_snr", "si_snri", "input_si_snr", "mixtures")},
         "fp32_test_si_snri": fp32["si_snri"],

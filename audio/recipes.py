@@ -4,11 +4,11 @@ All three are trained identically on FSDD two-speaker mixtures (`zoo.audio.data.
 dynamic mixing at [-5, 5] dB, 1.0 s segments), Adam, PIT SI-SNR loss, gradient clipping 5, so their
 SI-SNRi are comparable. ``max_steps`` bounds the run (12 000 steps = 48 000 mixtures of 1 s each, validated
 every 200 steps on 100 fixed validation mixtures); the best validation SI-SNRi checkpoint is kept. On one
-CPU thread (two runs sharing a 2-core machine) a step cost 0.20 s (Conv-TasNet), 0.45 s (MossFormer, 6
-layers) and 0.49 s (MossFormer2), so the three take about 3.8 core-hours together. Earlier rounds used 800,
-3 000 and 6 000 steps (MossFormer with 4 layers); the ordering of the models changes with the step budget
-(docs/audio.md). The models are far smaller than the papers' (0.29-0.33 M parameters instead of 40-60 M;
-encoder kernel 32 = 4 ms instead of 16) so that a step costs well under a second on one CPU thread.
+CPU thread (two runs sharing a 2-core machine) a step cost 0.20 s (Conv-TasNet) and 0.49 s (MossFormer2);
+MossFormer (6 layers, kernel 65) took 0.29 s alone with two threads. Earlier rounds used 800, 3 000 and
+6 000 steps (MossFormer with 4 layers, then 6, of kernel 17); the ordering of the models changes with the
+step budget (docs/audio.md). The models are far smaller than the papers' (0.31-0.39 M parameters instead
+of 40-60 M; encoder kernel 32 = 4 ms instead of 16) so that a step costs under a second on one CPU thread.
 """
 
 from __future__ import annotations
@@ -30,9 +30,11 @@ RECIPES: dict[str, dict] = {
     "mossformer-fsdd2mix": dict(
         _COMMON,
         architecture="mossformer",
-        # 6 layers (295 k parameters; 4 layers until the 6 000-step round, 217 k): near the others' 312 k / 327 k
+        # 6 layers (4 until the 6 000-step round): near the others' size. Depthwise kernels of 65 frames (130 ms)
+        # in the feed-forward modules instead of the released 17: chosen among six single changes on validation
+        # at <= 1 200 steps (docs/audio.md); 17 gave 15.48 dB test SI-SNRi in the 12 000-step round
         model_args=dict(enc_dim=96, kernel_size=32, dim=96, depth=6, group_size=64, qk_dim=48, expansion=2.0,
-                        fsmn=False, dropout=0.0, num_speakers=2, sample_rate=8000),
+                        conv_kernel=65, fsmn=False, dropout=0.0, num_speakers=2, sample_rate=8000),
         max_steps=12000,
     ),
     "mossformer2-fsdd2mix": dict(

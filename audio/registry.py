@@ -68,7 +68,7 @@ def _trained_description(name: str, arch: str, facts: dict) -> str:
         f"{TITLES[arch]} for two-speaker separation at 8 kHz, trained from scratch in attention-zoo on Free Spoken "
         f"Digit Dataset mixtures: {facts['steps']} steps of batch {r['batch_size']} (dynamic mixing: two different "
         f"speakers, relative level uniform in [-5, 5] dB, {r['segment_seconds']} s), Adam {r['optim']['lr']}, "
-        f"warm-up then cosine, PIT SI-SNR loss, one CPU thread; the checkpoint with the best validation SI-SNRi "
+        f"warm-up then cosine, PIT SI-SNR loss, {_threads(facts)}; the checkpoint with the best validation SI-SNRi "
         f"(step {facts['best_step']}, {_db(max(facts['val_si_snri'].values()))} on 100 "
         f"validation mixtures) is kept. {facts['parameters']:,} parameters, stored in {facts['dtype']}. "
         f"Test: {_db(t['si_snri'])} SI-SNRi ({_db(t['si_snr'])} SI-SNR, the mixtures' own {_db(t['input_si_snr'])}) on "
@@ -78,9 +78,16 @@ def _trained_description(name: str, arch: str, facts: dict) -> str:
     )
 
 
+def _threads(facts: dict) -> str:
+    n = facts.get("threads", 1)  # the runs before session 5 did not record it: all used one thread
+    return "one CPU thread" if n == 1 else f"{n} CPU threads"
+
+
 def _training_notes(name: str, facts: dict) -> str:
-    return (f"Run here as `ZOO_DATA_DIR=/path/to/data zoo train {name} --threads 1 --no-progress` (one thread, "
-            f"{facts['train_seconds']:.0f} s of training on a 2-core CPU shared with one other training run). "
+    n = facts.get("threads", 1)
+    where = "a 2-core CPU shared with one other training run" if n == 1 else "a 2-core CPU with no other job"
+    return (f"Run here as `ZOO_DATA_DIR=/path/to/data zoo train {name} --threads {n} --no-progress` ({_threads(facts)}, "
+            f"{facts['train_seconds']:.0f} s of training on {where}). "
             f"Validation SI-SNRi by step: "
             + ", ".join(f"{k}: {v:.2f} dB" for k, v in sorted(facts["val_si_snri"].items())) + ". "
             f"Stored in {facts['dtype']}: test SI-SNRi {facts['fp32_test_si_snri']:.3f} dB in float32, "

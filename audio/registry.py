@@ -56,7 +56,8 @@ def _comparison(name: str) -> str:
                   f"{100 * paired['better_share']:.0f} % of the mixtures; benchmarks/audio_paired.py)" if paired else "")
         return (f" Identically trained Conv-TasNet baseline (`{BASELINE}`, same steps, data stream, optimiser and "
                 f"seed), measured by the same command: {_db(base)} SI-SNRi, so this model is {mine - base:+.2f} dB "
-                f"against it{spread}.")  # fmt: skip
+                f"against it{spread}, with {TRAINED[name]['parameters'] / TRAINED[BASELINE]['parameters']:.2f}x its "
+                f"{TRAINED[BASELINE]['parameters']:,} parameters.")  # fmt: skip
     others = [f"`{n}` {_db(TRAINED[n]['test']['si_snri'])}" for n in sorted(TRAINED) if n != name]
     return (" Identically trained MossFormer models, measured by the same command: " + ", ".join(others) + "."
             if others else "")  # fmt: skip

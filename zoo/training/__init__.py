@@ -3,7 +3,9 @@
 - :class:`ZooModule` — base ``LightningModule`` (backbone ``model``, ``optim`` dict, ``shared_step`` hook,
   ``{stage}/loss`` and torchmetrics logging).
 - :func:`make_trainer` — ``lightning.Trainer`` with checkpointing (``best.ckpt`` + ``last.ckpt``), early
-  stopping, progress bar, CSV logging; :func:`fit` — ``trainer.fit`` resuming from ``last.ckpt``.
+  stopping, progress bar (on a terminal, off in CI), CSV (+ TensorBoard) logging; :func:`fit` — ``trainer.fit``
+  resuming from ``last.ckpt``; :func:`finetune` — a run in a folder the user names, resumed on request.
+- :mod:`zoo.training.cli` — ``LightningCLI`` for every zoo task (``zoo fit --config my.yaml``).
 - :func:`seed_everything`; :func:`build_optimizer` / :func:`build_scheduler` for use outside Lightning.
 
 Example::
@@ -27,7 +29,17 @@ from zoo.training.optim import (
     check_optim,
     param_groups,
 )
-from zoo.training.trainer import LAST_CKPT, fit, make_trainer, resolve_resume
+from zoo.training.trainer import (
+    LAST_CKPT,
+    check_run_dir,
+    default_loggers,
+    finetune,
+    fit,
+    make_trainer,
+    progress_bar_default,
+    resolve_resume,
+    restore_best,
+)
 
 __all__ = [
     "LAST_CKPT",
@@ -38,9 +50,14 @@ __all__ = [
     "build_optimizer",
     "build_scheduler",
     "check_optim",
+    "check_run_dir",
+    "default_loggers",
+    "finetune",
     "fit",
     "make_trainer",
     "param_groups",
+    "progress_bar_default",
     "resolve_resume",
+    "restore_best",
     "seed_everything",
 ]

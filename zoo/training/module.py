@@ -97,6 +97,17 @@ class ZooModule(L.LightningModule):
         self.test_metrics: MetricCollection | None = None
 
     # ----------------------------------------------------------------------------------------- hooks
+    def on_fit_start(self) -> None:
+        """Put a backbone that is wholly in eval mode (as ``zoo.load`` returns it) in train mode.
+
+        Dropout, stochastic depth and BatchNorm statistics then behave as in training from the first
+        step; Lightning still switches to eval for validation and back afterwards. A backbone with a
+        mix of modes (e.g. BatchNorm layers frozen on purpose with ``.eval()``) is left as it is.
+        Subclasses overriding this hook call ``super().on_fit_start()``.
+        """
+        if self.model is not None and not any(m.training for m in self.model.modules()):
+            self.model.train()
+
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         if self.model is None:
             raise NotImplementedError(f"{type(self).__name__} has no model: pass one or override forward")

@@ -1,41 +1,68 @@
-"""``make_trainer`` (a configured ``lightning.Trainer``) and ``fit`` (with automatic resume).
+"""``make_trainer`` (a configured ``lightning.Trainer``), ``fit`` (with automatic resume) and ``finetune``
+(a run directory the user names, resumed only when asked).
 
 Example::
 
-    from zoo.training import make_trainer, fit
+    from zoo.training import make_trainer, fit, finetune
 
     trainer = make_trainer(max_epochs=20, ckpt_dir="runs/exp1", monitor="val/loss", patience=5)
     fit(module, datamodule, trainer)      # resume="auto": continues runs/exp1/last.ckpt when it exists
     trainer.checkpoint_callback.best_model_path   # runs/exp1/best.ckpt
 
-Files under ``ckpt_dir``: ``best.ckpt`` (best by ``monitor``; ``best-v1.ckpt`` etc. if a fresh, non-resumed
-run finds an old one), ``last.ckpt`` (end of every epoch, after validation), and CSV logs in
-``logs/version_N/metrics.csv``. Lightning writes checkpoints in one piece (serialised in memory first).
+    trainer = finetune(task, datamodule, out="runs/ft", max_steps=500)               # a new run
+    trainer = finetune(task, datamodule, out="runs/ft", max_steps=1000, resume=True)  # continue it
+
+Files under ``ckpt_dir`` (the run directory): ``best.ckpt`` (best by ``monitor``; ``best-v1.ckpt`` etc. if a
+fresh, non-resumed run finds an old one), ``last.ckpt`` (end of every epoch, after validation),
+``logs/version_N/metrics.csv`` and ``logs/version_N/hparams.yaml`` (CSVLogger), and TensorBoard event files
+in ``tb/version_N/`` when ``tensorboard`` is installed. Lightning writes checkpoints in one piece.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from types import EllipsisType
 from typing import Any
 
 import lightning as L
+from lightning.fabric.loggers.tensorboard import _TENSORBOARD_AVAILABLE, _TENSORBOARDX_AVAILABLE
 from lightning.pytorch.callbacks import (
     Callback,
     EarlyStopping,
     LearningRateMonitor,
     ModelCheckpoint,
-    RichProgressBar,
-    TQDMProgressBar,
 )
-from lightning.pytorch.loggers import CSVLogger, Logger
+from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger
 
 from zoo.errors import InputError
 
 LAST_CKPT = "last.ckpt"
+
+
+def progress_bar_default() -> bool:
+    """Whether to show a progress bar by default: yes on an interactive terminal, no in CI or a log file.
+
+    False when the ``CI`` environment variable is set (to anything but ``""``, ``0`` or ``false``) or when
+    stderr (where the bar is drawn) is not a TTY.
+    """
+    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false"):
+        return False
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def default_loggers(run_dir: str | os.PathLike) -> list[Logger]:
+    """``CSVLogger(run_dir, name="logs")`` (``metrics.csv``, ``hparams.yaml``), plus
+    ``TensorBoardLogger(run_dir, name="tb")`` when ``tensorboard`` (or ``tensorboardX``) is installed."""
+    loggers: list[Logger] = [CSVLogger(save_dir=str(run_dir), name="logs")]
+    if _TENSORBOARD_AVAILABLE or _TENSORBOARDX_AVAILABLE:
+        loggers.append(TensorBoardLogger(save_dir=str(run_dir), name="tb", default_hp_metric=False))
+    return loggers
 
 
 def make_trainer(
@@ -51,7 +78,7 @@ def make_trainer(
     strategy: str | Any = "auto",
     accelerator: str = "cpu",
     log_every_n_steps: int = 10,
-    progress_bar: bool = True,
+    progress_bar: bool | None = None,
     gradient_clip_val: float | None = None,
     accumulate_grad_batches: int = 1,
     deterministic: bool = False,
@@ -65,10 +92,11 @@ def make_trainer(
       save_top_k=1, save_last=True)``; ``monitor=None`` keeps only ``last.ckpt``. Without ``ckpt_dir`` no
       checkpoint is written and the default logger is off.
     - ``patience`` given: ``EarlyStopping(monitor, mode=mode, patience=patience)`` (needs ``monitor``).
-    - progress bar: ``RichProgressBar`` when ``rich`` is installed, else ``TQDMProgressBar``.
-    - ``logger=...`` (default): ``CSVLogger(ckpt_dir, name="logs")`` when ``ckpt_dir`` is given, else none;
-      ``None``/``False``: none; a Logger (or list): used as is. ``LearningRateMonitor`` is added when a
-      logger is active.
+    - ``progress_bar``: Lightning's default bar when True; None (default) shows it only on an interactive
+      terminal and not in CI (:func:`progress_bar_default`).
+    - ``logger=...`` (default): :func:`default_loggers` under ``ckpt_dir`` (CSV, and TensorBoard when
+      installed) when ``ckpt_dir`` is given, else none; ``None``/``False``: none; a Logger (or list): used
+      as is. ``LearningRateMonitor`` is added when a logger is active.
     - Everything else is passed to ``lightning.Trainer`` (``trainer_kwargs`` too, e.g.
       ``limit_train_batches``, ``num_sanity_val_steps``, ``val_check_interval``).
 
@@ -92,11 +120,10 @@ def make_trainer(
         )
     if patience is not None:
         cbs.append(EarlyStopping(monitor=monitor, mode=mode, patience=int(patience)))
-    if progress_bar:
-        has_rich = importlib.util.find_spec("rich") is not None
-        cbs.append(RichProgressBar() if has_rich else TQDMProgressBar(refresh_rate=max(1, log_every_n_steps)))
+    if progress_bar is None:
+        progress_bar = progress_bar_default()
     if logger is ...:
-        logger = CSVLogger(save_dir=str(ckpt_dir), name="logs") if ckpt_dir is not None else False
+        logger = default_loggers(ckpt_dir) if ckpt_dir is not None else False
     elif logger is None:
         logger = False
     if logger is not False:
@@ -109,7 +136,7 @@ def make_trainer(
         strategy=strategy,
         accelerator=accelerator,
         log_every_n_steps=log_every_n_steps,
-        enable_progress_bar=progress_bar,
+        enable_progress_bar=bool(progress_bar),
         enable_checkpointing=ckpt_dir is not None,
         gradient_clip_val=gradient_clip_val,
         accumulate_grad_batches=accumulate_grad_batches,
@@ -163,4 +190,112 @@ def fit(
     else:
         trainer.fit(module, train_dataloaders=train_dataloaders, val_dataloaders=val_dataloaders,
                     ckpt_path=ckpt_path)  # fmt: skip
+    return trainer
+
+
+def _run_dir_entries(out: Path) -> list[str]:
+    return sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+
+
+def check_run_dir(out: str | os.PathLike, resume: bool = False, inputs: Iterable[str | os.PathLike | None] = ()) -> Path:
+    """Validate the run directory of ``zoo finetune ... --out DIR [--resume]`` before any work; returns it.
+
+    A new run needs a new or empty folder; ``resume=True`` needs a folder holding ``last.ckpt``. Refused
+    with `InputError`: a file, a folder equal to (or inside) one of ``inputs`` (e.g. the data folder), a
+    non-empty folder without ``resume`` (the zoo never writes over files it was not asked to), and
+    ``resume`` without a ``last.ckpt`` to continue from.
+    """
+    if out is None or str(out).strip() == "":
+        raise InputError(f"expected a run folder for the output (--out DIR), got {out!r}")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"expected a run folder for --out, got the existing file {str(out)!r}")
+    for inp in inputs:
+        if inp is None:
+            continue
+        inp_path = Path(inp).resolve()
+        if out.resolve() == inp_path or inp_path in out.resolve().parents:
+            raise InputError(f"run folder {str(out)!r} is (inside) the input {str(inp)!r}; choose another --out folder")
+    entries = _run_dir_entries(out)
+    if resume:
+        if not (out / LAST_CKPT).is_file():
+            found = ", ".join(entries[:5]) or "nothing"
+            raise InputError(f"--resume expected a previous run in {str(out)!r} (its {LAST_CKPT}), found {found}")
+    elif entries:
+        hint = "pass --resume to continue it, or " if LAST_CKPT in entries else ""
+        raise InputError(
+            f"expected a new or empty folder for --out, got {str(out)!r} holding {len(entries)} entries "
+            f"({', '.join(entries[:5])}); {hint}choose another folder"
+        )
+    return out
+
+
+def restore_best(module: L.LightningModule, trainer: L.Trainer) -> str | None:
+    """Load the weights of the trainer's best checkpoint (``best.ckpt``) into ``module``; returns its path.
+
+    Nothing happens (returns None) when no best checkpoint was written (no monitor, or no validation).
+    """
+    cb = trainer.checkpoint_callback
+    best = getattr(cb, "best_model_path", "") if cb is not None and getattr(cb, "monitor", None) else ""
+    if not best or not Path(best).is_file():
+        return None
+    import torch
+
+    state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
+    module.load_state_dict(state)
+    return str(best)
+
+
+def finetune(
+    module: L.LightningModule,
+    datamodule: L.LightningDataModule | None = None,
+    *,
+    out: str | os.PathLike,
+    resume: bool = False,
+    max_steps: int = -1,
+    max_epochs: int | None = None,
+    monitor: str | None = "val/loss",
+    mode: str = "min",
+    patience: int | None = None,
+    best: bool = True,
+    inputs: Iterable[str | os.PathLike | None] = (),
+    train_dataloaders: Any = None,
+    val_dataloaders: Any = None,
+    **trainer_kwargs: Any,
+) -> L.Trainer:
+    """Fine-tune ``module`` with its run directory in ``out``: the core of ``zoo finetune NAME --out DIR [--resume]``.
+
+    ``out`` is checked first (:func:`check_run_dir`: new or empty, or with ``resume`` a previous run), then
+    it receives ``best.ckpt``, ``last.ckpt``, ``logs/version_N/{metrics.csv,hparams.yaml}`` (and TensorBoard
+    logs when installed). ``resume=True`` continues the run from ``out/last.ckpt`` (``ckpt_path="last"``:
+    weights, optimizer, scheduler, step counters). With ``best=True`` the weights of ``best.ckpt`` (by
+    ``monitor``) are loaded back into ``module`` at the end, so ``module.model`` is the best fine-tuned model.
+    ``max_steps`` / ``max_epochs`` and ``trainer_kwargs`` go to :func:`make_trainer` (e.g.
+    ``val_check_interval``, ``limit_val_batches``, ``progress_bar``). Returns the trainer.
+
+    Example::
+
+        model = zoo.load("informer-etth1-h96")
+        task = ForecastTask(model, lr=1e-4)
+        trainer = finetune(task, ForecastDataModule("my.csv", pred_len=96), out="runs/my", max_steps=300,
+                           monitor="val/mse", inputs=["my.csv"])
+        save_pretrained(task.model, "runs/my/model", name="informer-my-data")
+    """
+    out = check_run_dir(out, resume=resume, inputs=inputs)
+    if datamodule is None and train_dataloaders is None:
+        raise InputError("finetune needs a datamodule or train_dataloaders")
+    if max_epochs is None and (max_steps is None or max_steps < 0):
+        raise InputError("finetune needs max_steps or max_epochs (got neither)")
+    if max_epochs is None:
+        max_epochs = -1  # bounded by max_steps
+    trainer = make_trainer(max_epochs=max_epochs, max_steps=max_steps, ckpt_dir=out, monitor=monitor, mode=mode,
+                           patience=patience, **trainer_kwargs)  # fmt: skip
+    ckpt_path = "last" if resume else None
+    if datamodule is not None:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    else:
+        trainer.fit(module, train_dataloaders=train_dataloaders, val_dataloaders=val_dataloaders,
+                    ckpt_path=ckpt_path)  # fmt: skip
+    if best:
+        restore_best(module, trainer)
     return trainer

@@ -56,7 +56,9 @@ def test_task_command_dispatches_to_domain(registry_sandbox, monkeypatch, capsys
     monkeypatch.setitem(sys.modules, "zoo.core", types.ModuleType("zoo.core"))
     monkeypatch.setitem(sys.modules, "zoo.core.cli", fake)
     assert main(["eval", "toy-cli-d", "--data", "ETTh1"]) == 0
-    assert seen == {"name": "toy-cli-d", "data": "ETTh1"}
+    # the core adds the shared options; the domain narrowed --data to required
+    assert seen == {"name": "toy-cli-d", "data": "ETTh1", "weights": None, "threads": None, "out": None, "json": False,
+                    "overrides": {}}
     folder = tmp_path / "finetuned"  # a Hub-form folder is dispatched by its config's architecture
     folder.mkdir()
     (folder / "config.json").write_text('{"architecture": "toy-mlp", "model_args": {}}')

@@ -71,10 +71,14 @@ def _run_task_command(command: str, argv: list[str]) -> int:
         have = ", ".join(sorted(commands)) or "none yet"
         raise ZooError(f"`zoo {command}` is not available for {domain} models such as {name!r}; {domain} offers: {have}")
     add_arguments, run = commands[command]
-    parser = argparse.ArgumentParser(prog=f"zoo {command}", description=f"{TASK_COMMANDS[command]} ({domain}).")
-    parser.add_argument("name", help="registered model name")
+    from zoo.cli_support import add_shared_options, finish_args
+
+    # "resolve": a domain may narrow a shared option (e.g. make --data required) by defining it again
+    parser = argparse.ArgumentParser(prog=f"zoo {command}", description=f"{TASK_COMMANDS[command]} ({domain}).",
+                                     conflict_handler="resolve")
+    add_shared_options(parser, command)
     add_arguments(parser)
-    args = parser.parse_args(argv)
+    args = finish_args(parser.parse_args(argv), command)
     return int(run(args) or 0)
 
 

@@ -54,6 +54,13 @@ def load_entry_weights(model: nn.Module, entry: ModelEntry) -> nn.Module:
     return model
 
 
+def load_weights_file(model: nn.Module, path, sha256: str | None = None) -> nn.Module:
+    """Verify (``sha256`` when given) and strictly load a weights file into ``model``."""
+    state = read_state_dict(path, sha256)
+    load_state_dict_strict(model, state, source=str(path))
+    return model
+
+
 def load(name: str, pretrained: bool = True, device: str | torch.device | None = None, **overrides: Any) -> nn.Module:
     """Build the registered model ``name`` and load its weights; returns it in eval mode.
 

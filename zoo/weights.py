@@ -17,9 +17,13 @@ import torch
 from torch import nn
 
 from zoo.errors import WeightsIntegrityError, WeightsNotFoundError
-from zoo.registry import ModelEntry, WeightsSource
+from zoo.registry import (
+    ModelEntry,
+    WeightsSource,
+    models_dir,  # noqa: E402
+)
 
-MODELS_DIR = Path(__file__).resolve().parent.parent / "hub" / "models"
+MODELS_DIR = models_dir()  # hub/models of the installed package (importlib spec: wheel, sdist or editable)
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
 
@@ -152,6 +156,12 @@ def load_state_dict_strict(model: nn.Module, state_dict: dict[str, torch.Tensor]
         for k in own
         if k in state_dict and tuple(own[k].shape) != tuple(state_dict[k].shape)
     ]
+    bad = [k for k, v in state_dict.items() if torch.is_tensor(v) and v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise WeightsIntegrityError(
+            f"weights {source or ''} contain NaN or infinite values in {len(bad)} tensors (e.g. {', '.join(bad[:3])}); "
+            "expected finite weights: the file is corrupted or came from a diverged run"
+        )
     if missing or unexpected or shapes:
         parts = []
         if missing:

@@ -1,9 +1,13 @@
-"""``zoo predict|eval|train|finetune NAME`` for graph models (the lead's CLI adds the positional NAME).
+"""``zoo predict|eval|train|finetune NAME`` for graph models.
+
+The core adds the shared options (``NAME``, ``--weights``, ``--data``, ``--threads``, ``--out``, ``--json``;
+``--resume`` and ``key=value`` overrides for train/finetune); this module adds the graph ones.
 
 Example:
     $ zoo predict gps-esol --smiles "CCO" "c1ccccc1"
+    $ zoo predict gps-esol --csv molecules.csv --out predictions.csv
     $ zoo eval gps-esol                                   # recompute the card's test RMSE
-    $ zoo train gps-esol --seeds 0 1 2                    # the registered recipe
+    $ zoo train gps-esol epochs=80 --seeds 0 1 2          # the registered recipe, overridden
     $ zoo train gps --csv my.csv --targets logS --out runs/my-gps
     $ zoo finetune gps-esol --csv my.csv --targets logS --out runs/my-gps-ft
 """
@@ -12,24 +16,48 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import sys
 from pathlib import Path
 
 from zoo.errors import InputError
 
+CSV_SUFFIXES = (".csv", ".json")
 
-def _load(name: str):
-    import zoo
-    from zoo.registry import get_entry
 
+def _load(args):
+    from zoo.cli_support import load_model
+
+    return load_model(args)
+
+
+def _read_csv(path: str, what: str = "--csv"):
+    """A pandas frame of a CSV file; `InputError` naming the file for a missing, empty or unreadable one."""
+    import pandas as pd
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{what}: expected an existing CSV file, got {path!r} ({'a folder' if p.is_dir() else 'not found'})")
     try:
-        get_entry(name)
-        return zoo.load(name)
-    except KeyError:
-        if Path(name).is_dir():
-            from zoo.hub import from_pretrained
+        df = pd.read_csv(p)
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{what}: expected a CSV file with a header row and molecules, got the empty file {path!r}") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"{what}: expected a comma-separated text file, got {path!r} that pandas cannot read ({exc})".strip()) from None
+    if df.empty:
+        raise InputError(f"{what}: expected at least one row of molecules, got a header only ({list(df.columns)}) in {path!r}")
+    return df
 
-            return from_pretrained(name)
-        raise
+
+def _csv_smiles(path: str, column: str) -> list[str]:
+    df = _read_csv(path)
+    if column not in df.columns:
+        raise InputError(f"{path}: expected a SMILES column {column!r} (--smiles-column), got columns {list(df.columns)}")
+    values = df[column].tolist()
+    for i, s in enumerate(values):
+        if not isinstance(s, str) or not s.strip():
+            raise InputError(f"{path}: row {i + 1} of column {column!r}: expected a SMILES string, got an empty cell")
+    return [s.strip() for s in values]
 
 
 # ------------------------------------------------------------------------------------------- predict
@@ -39,55 +67,82 @@ def add_predict(p: argparse.ArgumentParser) -> None:
     src.add_argument("--csv", help="CSV file with a SMILES column")
     p.add_argument("--smiles-column", default="smiles")
     p.add_argument("--skip-invalid", action="store_true", help="warn and print NaN for invalid SMILES instead of failing")
-    p.add_argument("--json", action="store_true", help="print JSON rows")
+    p.add_argument("--batch-size", type=int, default=64, help="molecules per forward pass (default 64)")
 
 
 def run_predict(args) -> int:
-    model = _load(args.name)
-    if args.csv:
-        import pandas as pd
+    from zoo.io import atomic_write, check_output
 
-        df = pd.read_csv(args.csv)
-        if args.smiles_column not in df.columns:
-            raise InputError(f"{args.csv}: no column {args.smiles_column!r}; columns are {list(df.columns)}")
-        smiles = df[args.smiles_column].astype(str).tolist()
-    else:
-        smiles = args.smiles
-    pred = model.predict_smiles(smiles, on_invalid="skip" if args.skip_invalid else "raise")
+    out = None
+    if args.out:  # refused before any work: never overwrite the input
+        out = check_output(args.out, inputs=[args.csv] if args.csv else [], suffixes=CSV_SUFFIXES, what="--out")
+    if args.batch_size < 1:
+        raise InputError(f"--batch-size must be a positive integer, got {args.batch_size}")
+    smiles = _csv_smiles(args.csv, args.smiles_column) if args.csv else args.smiles
+    model = _load(args)
+    pred = model.predict_smiles(smiles, batch_size=args.batch_size, on_invalid="skip" if args.skip_invalid else "raise")
     names = list(model.config.preprocessing.get("task_names", [f"task{i}" for i in range(pred.shape[1])]))
     units = model.config.preprocessing.get("units", "")
-    rows = [{"smiles": s, **{n: float(v) for n, v in zip(names, p)}} for s, p in zip(smiles, pred.tolist())]
+    rows = [{"smiles": s, **{n: (None if math.isnan(v) else float(v)) for n, v in zip(names, p)}} for s, p in zip(smiles, pred.tolist())]
+    result = {"model": args.name, "units": units, "predictions": rows}
+    if out is not None:
+        with atomic_write(out) as tmp:
+            if out.suffix.lower() == ".json":
+                tmp.write_text(json.dumps(result, indent=2) + "\n")
+            else:
+                import pandas as pd
+
+                pd.DataFrame(rows, columns=["smiles", *names]).to_csv(tmp, index=False)
     if args.json:
-        print(json.dumps({"units": units, "predictions": rows}, indent=2))
+        print(json.dumps(result, indent=2))
+        return 0
+    if out is not None:
+        print(f"wrote {len(rows)} predictions ({', '.join(names)} in {units}) to {out}")
         return 0
     print(f"# {args.name}: {', '.join(names)} in {units}")
     width = max(len(s) for s in smiles)
     for r in rows:
-        print(r["smiles"].ljust(width) + "  " + "  ".join(f"{r[n]:.4f}" for n in names))
+        print(r["smiles"].ljust(width) + "  " + "  ".join("nan" if r[n] is None else f"{r[n]:.4f}" for n in names))
     return 0
 
 
 # ---------------------------------------------------------------------------------------------- eval
 def add_eval(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", default=None, help="shared data folder (default $ZOO_DATA_DIR or ../shared/data)")
     p.add_argument("--part", default="test", choices=["train", "val", "test"])
 
 
-def evaluate(model, data_dir=None, part: str = "test") -> dict:
-    """Metrics of a model on the split recorded in its config (MoleculeNet split or TU fold)."""
-    from .train import evaluate_moleculenet, evaluate_tu_fold
+def evaluate(model, data=None, part: str = "test") -> dict:
+    """Metrics of a model on the split recorded in its config (MoleculeNet split, TU fold, or a CSV's split).
 
-    split = model.config.preprocessing["split"]
+    ``data``: the shared data folder (default ``$ZOO_DATA_DIR``), or for a model trained on your own
+    CSV, that CSV file (its recorded split is recomputed from it).
+    """
+    from .data import MOLECULENET, TU_DATASETS
+    from .train import evaluate_csv, evaluate_moleculenet, evaluate_tu_fold
+
+    prep = model.config.preprocessing
+    split = prep.get("split")
+    if not split:
+        raise InputError("expected a model whose config records its data split (config.preprocessing.split), got none")
+    if data is not None and Path(data).is_file():
+        return evaluate_csv(model, data, part)
     if split["method"] == "stratified_kfold":
-        return evaluate_tu_fold(model, data_dir)
-    return evaluate_moleculenet(model, data_dir, part)
+        return evaluate_tu_fold(model, data)
+    dataset = str(prep.get("dataset", ""))
+    if dataset.lower() not in MOLECULENET and dataset.upper() not in TU_DATASETS:
+        raise InputError(f"this model was trained on {dataset!r}, not a MoleculeNet set; expected --data FILE.csv (the CSV it was "
+                         f"trained on), got {data!r}")  # fmt: skip
+    return evaluate_moleculenet(model, data, part)
 
 
 def run_eval(args) -> int:
-    model = _load(args.name)
-    result = evaluate(model, args.data_dir, args.part)
+    if args.data is not None and not Path(args.data).exists():
+        raise InputError(f"--data: expected the shared data folder or a CSV file, got {args.data!r} (not found)")
+    model = _load(args)
+    result = evaluate(model, args.data, args.part)
     prep = model.config.preprocessing
-    print(json.dumps({"model": args.name, "dataset": prep["dataset"], "part": args.part, "split": prep["split"], **result}, indent=2))
+    result = {"model": args.name, "dataset": prep["dataset"], "part": args.part, "split": prep["split"], **result}
+    print(json.dumps(result, indent=None if args.json else 2))
     return 0
 
 
@@ -103,8 +158,6 @@ def _add_csv_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--no-descriptors", action="store_true", help="graph only, no RDKit descriptors in the head")
-    p.add_argument("--out", help="output folder (Hub form)")
-    p.add_argument("--threads", type=int, default=None)
 
 
 def add_train(p: argparse.ArgumentParser) -> None:
@@ -112,26 +165,107 @@ def add_train(p: argparse.ArgumentParser) -> None:
     _add_csv_options(p)
 
 
-def _train_csv(args, arch: str, model_args: dict, init_state=None) -> int:
+def _check_out_folder(out: str | None, inputs: list[str], resume: bool) -> Path:
+    """The run's output folder, refused before any work when it would overwrite or mix with other files."""
+    if not out:
+        raise InputError("expected --out FOLDER (where the run and the trained model go), got none")
+    path = Path(out)
+    for inp in inputs:
+        if inp and Path(inp).exists() and path.resolve() == Path(inp).resolve():
+            raise InputError(f"--out {out!r} is the same path as the input {inp!r}; choose a new folder "
+                             "(the zoo never overwrites its inputs)")
+        if inp and Path(inp).exists() and path.resolve() in Path(inp).resolve().parents:
+            raise InputError(f"--out {out!r} contains the input {inp!r}; choose a new, empty folder")
+    if path.exists() and not path.is_dir():
+        raise InputError(f"expected --out to be a folder, got the existing file {out!r}")
+    last = path / "run" / "last.ckpt"
+    if resume:
+        if not last.is_file():
+            raise InputError(f"--resume: expected an earlier run in {out!r} (its run/last.ckpt), got none; drop --resume to start")
+    elif path.is_dir() and any(path.iterdir()):
+        hint = "pass --resume to continue it" if last.is_file() else "choose a new or empty folder"
+        raise InputError(f"--out {out!r} is not empty ({', '.join(sorted(p.name for p in path.iterdir())[:5])}); {hint}")
+    return path
+
+
+def _command_line(verb: str, args) -> str:
+    parts = ["zoo", verb, args.name, "--csv", args.csv]
+    if args.targets:
+        parts += ["--targets", *args.targets]
+    for flag, value, default in (("--smiles-column", args.smiles_column, "smiles"), ("--task", args.task, "regression"),
+                                 ("--split", args.split, "random"), ("--seed", args.seed, 0), ("--epochs", args.epochs, None),
+                                 ("--batch-size", args.batch_size, 32), ("--lr", args.lr, None)):  # fmt: skip
+        if value != default:
+            parts += [flag, str(value)]
+    if args.no_descriptors and verb == "train":
+        parts.append("--no-descriptors")
+    return " ".join([*parts, "--out", str(args.out)])
+
+
+def _metrics_list(result: dict, table, split: dict, command: str) -> list[dict]:
+    """``results.json`` metrics of a run: every metric of the test part (else validation), on the user's split."""
+    part = "test" if "test" in result else "val"
+    protocol = (f"{split['method']} {'/'.join(str(round(f * 100)) for f in split['fractions'])} split of the {len(table.smiles)} rows "
+                f"RDKit parses (seed {split['seed']}); weights of the best validation epoch")  # fmt: skip
+    return [
+        {"name": k, "value": float(v), "dataset": table.name, "split": part, "protocol": protocol, "command": command,
+         "published": None, "published_source": None, "note": None}
+        for k, v in result.get(part, {}).items()
+    ]  # fmt: skip
+
+
+def _save(model, out: Path, *, base_model: str | None, datasets: list[str], results: dict) -> None:
+    """Write the trained model into ``out`` (Hub form) next to its ``run/`` folder, with its own identity."""
+    import inspect
+
     from zoo.hub import save_pretrained
 
+    if "results" in inspect.signature(save_pretrained).parameters:
+        save_pretrained(model, out, name=out.name, base_model=base_model, datasets=datasets, results=results, overwrite=True)
+        return
+    import shutil  # older core: save beside, then move our files in (never replacing run/)
+
+    staging = out / ".model-staging"
+    save_pretrained(model, staging)
+    for f in staging.iterdir():
+        f.replace(out / f.name)
+    shutil.rmtree(staging, ignore_errors=True)
+    from zoo.io import atomic_write_bytes
+
+    atomic_write_bytes(out / "results.json", (json.dumps(results, indent=2) + "\n").encode())
+
+
+def _train_csv(args, verb: str, arch: str, model_args: dict, init_state=None, base_model: str | None = None) -> int:
     from .data import FRACTIONS, load_csv
     from .train import OPTIM, train_table
 
-    if not args.out:
-        raise InputError("--out FOLDER is required when training on a CSV")
+    out = _check_out_folder(args.out, [args.csv], args.resume)
+    if args.epochs is not None and args.epochs < 1:
+        raise InputError(f"--epochs must be a positive integer, got {args.epochs}")
+    if args.batch_size < 1:
+        raise InputError(f"--batch-size must be a positive integer, got {args.batch_size}")
+    _read_csv(args.csv)
     table = load_csv(args.csv, args.smiles_column, args.targets, args.task)
     for i, s in table.skipped:
-        print(f"skipped row {i}: invalid SMILES {s!r}")
+        print(f"skipped row {i + 1}: {s!r} (not a molecule the featuriser reads)", file=sys.stderr)
+    if len(table.smiles) < 10:
+        raise InputError(f"{args.csv}: expected at least 10 molecules to split into train/validation/test, got {len(table.smiles)}")
     optim = {**OPTIM, **({"lr": args.lr} if args.lr else {})}
+    split = {"method": args.split, "seed": args.seed, "fractions": list(FRACTIONS)}
+    command = _command_line(verb, args)
+    out.mkdir(parents=True, exist_ok=True)
     model, result = train_table(
-        arch, table, split={"method": args.split, "seed": args.seed, "fractions": list(FRACTIONS)}, model_args=model_args,
-        descriptors=not args.no_descriptors, epochs=args.epochs or 50, batch_size=args.batch_size, optim=optim,
-        seed=args.seed, ckpt_dir=str(Path(args.out) / "ckpt"), name=Path(args.out).name, init_state=init_state,
+        arch, table, split=split, model_args=model_args, descriptors=not args.no_descriptors, epochs=args.epochs or 50,
+        batch_size=args.batch_size, optim=optim, seed=args.seed, ckpt_dir=str(out / "run"), name=out.name,
+        init_state=init_state, resume="auto" if args.resume else None, progress_bar=sys.stderr.isatty(), logger=True,
+        run_info={"command": command, "base_model": base_model, "csv": str(args.csv)},
     )  # fmt: skip
-    save_pretrained(model, args.out)
-    print(json.dumps(result, indent=2))
-    print(f"wrote {args.out}")
+    _save(model, out, base_model=base_model, datasets=[table.name], results={"metrics": _metrics_list(result, table, split, command)})
+    if args.json:
+        print(json.dumps({**result, "out": str(out)}, indent=2))
+    else:
+        print(json.dumps(result, indent=2))
+        print(f"wrote {out} (model) and {out / 'run'} (checkpoints, logs/version_*/metrics.csv, hparams.yaml)")
     return 0
 
 
@@ -142,6 +276,10 @@ def _recipe_args(name: str) -> tuple[str, dict]:
 
     if name in RECIPES:
         return RECIPES[name]["arch"], dict(RECIPES[name]["model_args"])
+    if Path(name).is_dir():
+        cfg = json.loads((Path(name) / "config.json").read_text())
+        keep = set(GPS_ARGS) | set(GRAPHORMER_ARGS)
+        return cfg["architecture"], {k: v for k, v in cfg["model_args"].items() if k in keep}
     try:
         e = get_entry(name)
         keep = set(GPS_ARGS) | set(GRAPHORMER_ARGS)
@@ -152,21 +290,37 @@ def _recipe_args(name: str) -> tuple[str, dict]:
 
 
 def run_train(args) -> int:
-    import torch
-
+    from .train import RECIPES
     from .train import main as recipe_main
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     if args.csv:
         arch, model_args = _recipe_args(args.name)
-        return _train_csv(args, arch, model_args)
-    argv = [args.name, "--seeds", *map(str, args.seeds)]
+        from zoo.cli_support import apply_overrides
+
+        model_args = apply_overrides(model_args, args.overrides.pop("model_args", {}), "model_args")
+        if args.overrides:
+            raise InputError(f"with --csv, expected only model_args.* overrides (e.g. model_args.hidden=128), got {sorted(args.overrides)}")
+        return _train_csv(args, "train", arch, model_args)
+    if args.name not in RECIPES:
+        raise InputError(f"expected a registered graph recipe ({', '.join(sorted(RECIPES))}) or --csv FILE, got {args.name!r}")
+    argv = [args.name, "--seeds", *map(str, args.seeds), *(f"{k}={json.dumps(v)}" for k, v in _flat(args.overrides))]
     if args.out:
         argv += ["--out", args.out]
     if args.epochs:
-        argv += ["--epochs", str(args.epochs)]
+        argv += [f"epochs={args.epochs}"]
+    if args.resume:
+        argv += ["--resume"]
+    if args.threads:
+        argv += ["--threads", str(args.threads)]
     return recipe_main(argv)
+
+
+def _flat(d: dict, prefix: str = ""):
+    for k, v in d.items():
+        if isinstance(v, dict):
+            yield from _flat(v, f"{prefix}{k}.")
+        else:
+            yield f"{prefix}{k}", v
 
 
 def add_finetune(p: argparse.ArgumentParser) -> None:
@@ -174,14 +328,19 @@ def add_finetune(p: argparse.ArgumentParser) -> None:
 
 
 def run_finetune(args) -> int:
-    """Start from a registered model's weights; the output layer is re-initialised if the task count differs."""
-    import torch
+    """Start from a pretrained model's weights; the output layer is re-initialised if the task count differs.
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    The result is a new model (its own name, ``base_model`` the parent, metrics measured on your split,
+    normalisation fitted on your training part) written to ``--out`` next to its run folder ``--out/run``.
+    """
     if not args.csv:
-        raise InputError("zoo finetune needs --csv FILE (a SMILES column and target columns)")
-    base = _load(args.name)
+        raise InputError("zoo finetune expected --csv FILE (a SMILES column and target columns), got none")
+    if args.overrides:
+        raise InputError("zoo finetune for graph models takes no key=value overrides (use --epochs, --lr, ...), "
+                         f"got {sorted(args.overrides)}")
+    _check_out_folder(args.out, [args.csv], args.resume)
+    _read_csv(args.csv)
+    base = _load(args)
     arch, model_args = _recipe_args(args.name)
     state = base.state_dict()
     args.no_descriptors = not base.descriptors  # the descriptor input is part of the pretrained head
@@ -191,7 +350,20 @@ def run_finetune(args) -> int:
     if n_targets != base.num_tasks or args.task != base.task:  # new output layer and target scale
         for k in [k for k in state if k.startswith("head.mlp.3.")] + ["target_mean", "target_std"]:
             state.pop(k)
-    return _train_csv(args, arch, model_args, init_state=state)
+    return _train_csv(args, "finetune", arch, model_args, init_state=state, base_model=_base_model_id(args))
+
+
+def _base_model_id(args) -> str:
+    """The parent's Hub repo id when it has one, else its registered name or folder."""
+    from zoo.registry import get_entry
+
+    if args.weights:
+        return str(args.weights)
+    try:
+        e = get_entry(args.name)
+        return (e.weights.repo_id if e.weights is not None and e.weights.repo_id else None) or e.name
+    except KeyError:
+        return str(args.name)
 
 
 COMMANDS = {

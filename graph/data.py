@@ -68,20 +68,40 @@ class MoleculeTable:
     target_names: list[str]
     units: str = ""
     skipped: list[tuple[int, str]] = field(default_factory=list)
+    smiles_column: str = "smiles"
 
 
 def load_csv(path: str | os.PathLike, smiles_column: str = "smiles", target_columns: list[str] | None = None,
              task: str = "regression", units: str = "", name: str | None = None) -> MoleculeTable:  # fmt: skip
-    """Any CSV with a SMILES column and target columns; unparseable SMILES are skipped and listed."""
+    """Any CSV with a SMILES column and target columns; unparseable SMILES are skipped and listed.
+
+    Targets must be numeric (empty cells are missing values); classification targets 0 or 1.
+    """
     import pandas as pd
 
-    df = pd.read_csv(path)
+    if task not in ("regression", "classification"):
+        raise InputError(f"task must be 'regression' or 'classification', got {task!r}")
+    try:
+        df = pd.read_csv(path)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"expected a CSV file with a header row, got {str(path)!r} that pandas cannot read ({exc})") from None
     if smiles_column not in df.columns:
-        raise InputError(f"{path}: no SMILES column {smiles_column!r}; columns are {list(df.columns)}")
+        raise InputError(f"{path}: expected a SMILES column {smiles_column!r}, got columns {list(df.columns)}")
     targets = target_columns or [c for c in df.columns if c != smiles_column and pd.api.types.is_numeric_dtype(df[c])]
     missing = [c for c in targets if c not in df.columns]
     if missing or not targets:
-        raise InputError(f"{path}: target columns {missing or targets} not found; columns are {list(df.columns)}")
+        raise InputError(f"{path}: expected target columns {missing or '(numeric columns)'}, got columns {list(df.columns)}")
+    if smiles_column in targets:
+        raise InputError(f"{path}: the SMILES column {smiles_column!r} cannot also be a target; got targets {targets}")
+    for c in targets:
+        if not pd.api.types.is_numeric_dtype(df[c]):
+            bad = next(v for v in df[c] if not _is_number(v))
+            raise InputError(f"{path}: target column {c!r} must hold numbers, got {bad!r}")
+        values = df[c].dropna().to_numpy()
+        if not len(values):
+            raise InputError(f"{path}: target column {c!r} has no values (every cell is empty)")
+        if task == "classification" and not np.isin(values, (0, 1)).all():
+            raise InputError(f"{path}: classification target {c!r} must be 0 or 1, got values {sorted(set(values.tolist()))[:6]}")
     keep, skipped = [], []
     for i, s in enumerate(df[smiles_column].astype(str)):
         try:
@@ -94,8 +114,16 @@ def load_csv(path: str | os.PathLike, smiles_column: str = "smiles", target_colu
         name=name or Path(path).stem,
         smiles=[df[smiles_column].astype(str).iloc[i].strip() for i in keep],
         targets=df[targets].to_numpy(dtype=np.float64)[rows].astype(np.float32),
-        rows=rows, task=task, target_names=list(targets), units=units, skipped=skipped,
+        rows=rows, task=task, target_names=list(targets), units=units, skipped=skipped, smiles_column=smiles_column,
     )  # fmt: skip
+
+
+def _is_number(value) -> bool:
+    try:
+        float(value)
+        return True
+    except (TypeError, ValueError):
+        return False
 
 
 def load_moleculenet(name: str, root: str | os.PathLike | None = None) -> MoleculeTable:

@@ -49,8 +49,46 @@ def _index(values: list, value) -> int:
         return len(values)
 
 
+def _short(text: str, limit: int = 80) -> str:
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text)} characters)"
+
+
+def check_vocabulary(mol, smiles: str = "") -> None:
+    """Refuse (`InputError`) atoms and bonds the featuriser cannot encode, naming the first one.
+
+    Refused: wildcard / dummy atoms (``*``, ``[*]``, ``[1*]``: atomic number 0), formal charges outside
+    -5..+5, more than 10 neighbours, more than 8 hydrogens, more than 4 radical electrons, and bond
+    types other than single, double, triple and aromatic (e.g. quadruple ``$`` or dative ``->``).
+    Hybridisation, chirality and bond stereo values outside their lists are encoded as "other".
+    """
+    where = f"SMILES {_short(smiles)}: " if smiles else ""
+    checks = (
+        ("formal charge", lambda a: a.GetFormalCharge(), _CHARGE, "-5..+5"),
+        ("neighbours (degree)", lambda a: a.GetTotalDegree(), _DEGREE, "0..10"),
+        ("hydrogens", lambda a: a.GetTotalNumHs(), _NUM_H, "0..8"),
+        ("radical electrons", lambda a: a.GetNumRadicalElectrons(), _RADICAL, "0..4"),
+    )
+    for a in mol.GetAtoms():
+        if a.GetAtomicNum() not in _ATOMIC_NUM:
+            raise InputError(
+                f"{where}atom {a.GetIdx()} is a wildcard/dummy atom {a.GetSymbol()!r} (atomic number {a.GetAtomicNum()}); "
+                "expected atoms of real elements (atomic numbers 1-118): replace the wildcard by a real atom, e.g. [H] or C"
+            )
+        for what, get, values, allowed in checks:
+            if get(a) not in values:
+                raise InputError(f"{where}atom {a.GetIdx()} ({a.GetSymbol()}) has {get(a)} {what}; the featuriser encodes {allowed}")
+    for b in mol.GetBonds():
+        kind = str(b.GetBondType())
+        if kind not in _BOND_TYPE:
+            raise InputError(
+                f"{where}bond {b.GetBeginAtomIdx()}-{b.GetEndAtomIdx()} is {kind}; the featuriser encodes "
+                f"{', '.join(_BOND_TYPE)} bonds"
+            )
+
+
 def parse_smiles(smiles: str):
-    """RDKit molecule of ``smiles``; raises `InputError` naming the string if it is invalid or empty."""
+    """RDKit molecule of ``smiles``; `InputError` naming the string if it is not a string, invalid, empty,
+    or holds an atom or bond outside the featuriser's vocabulary (see `check_vocabulary`)."""
     from rdkit import Chem, RDLogger
 
     if not isinstance(smiles, str):
@@ -58,9 +96,10 @@ def parse_smiles(smiles: str):
     RDLogger.DisableLog("rdApp.*")
     mol = Chem.MolFromSmiles(smiles)
     if mol is None:
-        raise InputError(f"invalid SMILES {smiles!r}: RDKit could not parse it")
+        raise InputError(f"invalid SMILES {_short(smiles)}: RDKit could not parse it")
     if mol.GetNumAtoms() == 0:
         raise InputError(f"SMILES {smiles!r} has no atoms: an empty graph cannot be predicted")
+    check_vocabulary(mol, smiles)
     return mol
 
 
@@ -188,7 +227,7 @@ class GraphFeaturizer:
         try:
             return self(g)
         except InputError as exc:
-            raise InputError(f"SMILES {smiles!r}: {exc}") from None
+            raise InputError(f"SMILES {_short(smiles)}: {exc}") from None
 
     def __call__(self, g: dict) -> dict:
         n = g["x"].shape[0]

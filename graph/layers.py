@@ -24,6 +24,26 @@ from .data import GraphBatch, collate
 from .features import GraphFeaturizer
 
 
+def _as_list(values, what: str) -> list:
+    """A non-empty list from a list, tuple, numpy array or pandas Series; `InputError` otherwise."""
+    if isinstance(values, (list, tuple)):
+        out = list(values)
+    elif isinstance(values, np.ndarray) and values.ndim == 1:
+        out = values.tolist()
+    elif type(values).__name__ == "Series" and hasattr(values, "tolist"):
+        out = values.tolist()
+    else:
+        raise InputError(f"expected a list of {what}, got {type(values).__name__}: {values!r:.80}")
+    if not out:
+        raise InputError(f"expected at least one of the {what}, got an empty {type(values).__name__}")
+    return out
+
+
+def _check_batch_size(batch_size) -> None:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
+
+
 class CategoricalEncoder(nn.Module):
     """Sum of one embedding per integer feature column; values beyond a column's vocabulary map to its last slot."""
 
@@ -91,19 +111,75 @@ class GraphModelMixin:
             return raw * self.target_std + self.target_mean
         return torch.sigmoid(raw)
 
+    def check_graph(self, g, i: int = 0) -> None:
+        """Refuse (`InputError`) a graph dict this model cannot read, naming graph ``i`` and what came.
+
+        Expected: ``{"x": int [N, len(node_vocab)], "edge_index": int [2, E] with values in 0..N-1,
+        "edge_attr": int [E, len(edge_vocab)]}``, every feature value in ``0..vocab-1`` of its column.
+        """
+        if not isinstance(g, dict):
+            raise InputError(f"graph {i}: expected a dict with 'x', 'edge_index', 'edge_attr', got {type(g).__name__}")
+        missing = [k for k in ("x", "edge_index", "edge_attr") if k not in g]
+        if missing:
+            raise InputError(f"graph {i}: expected keys 'x', 'edge_index', 'edge_attr'; missing {missing} (got {sorted(g)})")
+        arrays = {}
+        for key in ("x", "edge_index", "edge_attr"):
+            a = g[key]
+            a = a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
+            if a.dtype.kind not in "iu":
+                raise InputError(f"graph {i}: expected an integer array {key!r}, got dtype {a.dtype} of shape {a.shape}")
+            arrays[key] = a
+        x, ei, ea = arrays["x"], arrays["edge_index"], arrays["edge_attr"]
+        node_vocab = [e.num_embeddings for e in self.node_encoder.embeddings]
+        edge_vocab = [e.num_embeddings for e in self.edge_encoder.embeddings]
+        if x.ndim != 2 or x.shape[1] != len(node_vocab):
+            raise InputError(f"graph {i}: expected 'x' of shape [N, {len(node_vocab)}] (one column per node feature), got {x.shape}")
+        if ei.ndim != 2 or ei.shape[0] != 2:
+            raise InputError(f"graph {i}: expected 'edge_index' of shape [2, E], got {ei.shape}")
+        if ea.ndim != 2 or ea.shape != (ei.shape[1], len(edge_vocab)):
+            raise InputError(f"graph {i}: expected 'edge_attr' of shape [E={ei.shape[1]}, {len(edge_vocab)}], got {ea.shape}")
+        n = x.shape[0]
+        if ei.size and (ei.min() < 0 or ei.max() >= n):
+            raise InputError(f"graph {i}: 'edge_index' must index nodes 0..{n - 1}, got values {ei.min()}..{ei.max()}")
+        for what, arr, vocab in (("x", x, node_vocab), ("edge_attr", ea, edge_vocab)):
+            if not arr.size:
+                continue
+            for col, v in enumerate(vocab):
+                lo, hi = int(arr[:, col].min()), int(arr[:, col].max())
+                if lo < 0 or hi >= v:
+                    raise InputError(f"graph {i}: {what!r} column {col} must be in 0..{v - 1} (this model's vocabulary), got {lo}..{hi}")
+
     def predict_graphs(self, graphs: list[dict], batch_size: int = 64) -> torch.Tensor:
         """Predictions ``[N, num_tasks]`` for graphs from `zoo.graph.features` (structure added here)."""
+        graphs = _as_list(graphs, "graph dicts")
+        _check_batch_size(batch_size)
+        for i, g in enumerate(graphs):
+            self.check_graph(g, i)
         feat = self.featurizer()
-        return self.predict_featurised([feat(g) for g in graphs], batch_size)
+        items = []
+        for i, g in enumerate(graphs):
+            g = {k: (v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else np.asarray(v)).astype(np.int64)
+                 for k, v in g.items() if k in ("x", "edge_index", "edge_attr")}  # fmt: skip
+            if self.descriptors:
+                raise InputError(f"this model reads RDKit descriptors {self.descriptors}; use predict_smiles, not predict_graphs")
+            try:
+                items.append(feat(g))
+            except InputError as exc:
+                raise InputError(f"graph {i}: {exc}") from None
+        return self.predict_featurised(items, batch_size)
 
     def predict_smiles(self, smiles: list[str] | str, batch_size: int = 64, on_invalid: str = "raise") -> torch.Tensor:
         """Predictions ``[N, num_tasks]`` for SMILES strings, in the target's units or as probabilities.
 
-        ``on_invalid="raise"`` (default) raises `InputError` naming the first bad SMILES (unparseable,
-        no atoms, or more atoms than ``max_nodes``); ``"skip"`` warns and returns a NaN row for it.
+        ``on_invalid="raise"`` (default) raises `InputError` naming the first bad SMILES (not a string,
+        unparseable, no atoms, an atom or bond outside the featuriser's vocabulary such as a wildcard
+        ``*``, or more atoms than ``max_nodes``); ``"skip"`` warns and returns a NaN row for it.
+        ``smiles`` is one string or a non-empty list (tuple, numpy array, pandas Series) of strings.
         """
         if isinstance(smiles, str):
             smiles = [smiles]
+        smiles = _as_list(smiles, "SMILES strings")
+        _check_batch_size(batch_size)
         if on_invalid not in ("raise", "skip"):
             raise InputError(f"on_invalid must be 'raise' or 'skip', got {on_invalid!r}")
         feat = self.featurizer()
@@ -114,7 +190,7 @@ class GraphModelMixin:
                 keep.append(i)
             except InputError as exc:
                 if on_invalid == "raise":
-                    raise
+                    raise InputError(f"input {i}: {exc}") from None
                 warnings.warn(f"skipped input {i}: {exc}", stacklevel=2)
         out = torch.full((len(smiles), self.num_tasks), float("nan"))
         if items:

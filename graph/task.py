@@ -31,14 +31,18 @@ def monitor_of(task: str) -> tuple[str, str]:
 class GraphTask(ZooModule):
     """Loss and metrics of a graph model on `GraphBatch` batches (see the module docstring)."""
 
-    def __init__(self, model, optim=None):
+    def __init__(self, model, optim=None, run: dict | None = None):
         super().__init__(model, optim)
-        self.save_hyperparameters(ignore=["model"])
+        self.save_hyperparameters(ignore=["model"])  # optim and run (command, data, base model) go to hparams.yaml
         if model.task == "regression":
             metrics = torchmetrics.MetricCollection({"rmse": torchmetrics.MeanSquaredError(squared=False)})
         else:
             metrics = torchmetrics.MetricCollection({"auroc": BinaryAUROC(), "acc": BinaryAccuracy()})
         self.set_metrics(val=metrics, test=metrics.clone())
+
+    def on_train_epoch_start(self) -> None:
+        super().on_train_epoch_start()
+        self.model.train()  # dropout on while training, whatever mode the model came in
 
     def transfer_batch_to_device(self, batch: GraphBatch, device, dataloader_idx: int) -> GraphBatch:
         return batch.to(device)

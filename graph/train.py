@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from zoo.errors import InputError
+
 from .data import (
     FRACTIONS,
     MOLECULENET,
@@ -60,22 +62,29 @@ RECIPES = {
 }  # fmt: skip
 
 
-def _trainer(epochs: int, ckpt_dir: str | None, monitor: str | None, mode: str):
+def _trainer(epochs: int, ckpt_dir: str | None, monitor: str | None, mode: str, progress_bar: bool = False, logger: bool = False):
     from zoo.training import make_trainer
 
     return make_trainer(max_epochs=epochs, ckpt_dir=ckpt_dir, monitor=monitor, mode=mode, patience=None,
-                        progress_bar=False, logger=False, log_every_n_steps=50, enable_model_summary=False)  # fmt: skip
+                        progress_bar=progress_bar, logger=... if logger and ckpt_dir else False, log_every_n_steps=10,
+                        enable_model_summary=False)  # fmt: skip
 
 
-def _fit(model, train_ds, val_ds, *, epochs, batch_size, optim, seed, ckpt_dir):
-    """Train ``model`` in place; keeps the weights of the best validation epoch (last epoch without validation)."""
+def _fit(model, train_ds, val_ds, *, epochs, batch_size, optim, seed, ckpt_dir, resume=None, progress_bar=False, logger=False,
+         run_info=None):  # fmt: skip
+    """Train ``model`` in place; keeps the weights of the best validation epoch (last epoch without validation).
+
+    ``ckpt_dir`` keeps ``best.ckpt``/``last.ckpt`` (and with ``logger`` ``logs/version_N/metrics.csv`` and
+    ``hparams.yaml``); ``resume="auto"`` continues from its ``last.ckpt``.
+    """
     from zoo.training import fit, seed_everything
 
     seed_everything(seed)
-    task = GraphTask(model, optim or OPTIM)
+    task = GraphTask(model, optim or OPTIM, run=run_info)
     monitor, mode = monitor_of(model.task) if val_ds is not None else (None, "min")
-    trainer = _trainer(epochs, ckpt_dir, monitor, mode)
-    fit(task, trainer=trainer, resume=None, train_dataloaders=loader(train_ds, batch_size, shuffle=True, seed=seed),
+    trainer = _trainer(epochs, ckpt_dir, monitor, mode, progress_bar, logger)
+    model.train()  # dropout and batch-norm statistics on while training (a loaded model may be in eval mode)
+    fit(task, trainer=trainer, resume=resume, train_dataloaders=loader(train_ds, batch_size, shuffle=True, seed=seed),
         val_dataloaders=loader(val_ds, 256) if val_ds is not None else None)  # fmt: skip
     best = getattr(trainer.checkpoint_callback, "best_model_path", "") if monitor else ""
     if best:
@@ -116,14 +125,19 @@ def build_model(arch: str, model_args: dict, preprocessing: dict, name: str | No
 
 def train_table(arch: str, table: MoleculeTable, *, split: dict, model_args: dict, descriptors: bool = True,
                 epochs: int = 100, batch_size: int = 32, optim: dict | None = None, seed: int = 0,
-                ckpt_dir: str | None = None, name: str | None = None, init_state: dict | None = None):  # fmt: skip
-    """Train ``arch`` on a molecule table with ``split = {"method", "seed", "fractions"}``; returns (model, result)."""
+                ckpt_dir: str | None = None, name: str | None = None, init_state: dict | None = None, resume=None,
+                progress_bar: bool = False, logger: bool = False, run_info: dict | None = None):  # fmt: skip
+    """Train ``arch`` on a molecule table with ``split = {"method", "seed", "fractions"}``; returns (model, result).
+
+    The target mean/std and descriptor mean/std are fitted on the training part and stored both in the
+    model's buffers and in ``model.config["preprocessing"]["normalization"]``.
+    """
     positions = split_table(table, split["method"], split["seed"], tuple(split.get("fractions", FRACTIONS)))
     args = {**model_args, "num_tasks": table.targets.shape[1],
             "task": "regression" if table.task == "regression" else "classification",
             "descriptors": list(DESCRIPTORS) if descriptors else []}  # fmt: skip
     prep = {"dataset": table.name, "task_names": table.target_names, "units": table.units,
-            "split": {**split, "fractions": list(split.get("fractions", FRACTIONS))}, "smiles_column": "smiles"}  # fmt: skip
+            "split": {**split, "fractions": list(split.get("fractions", FRACTIONS))}, "smiles_column": table.smiles_column}  # fmt: skip
     model = build_model(arch, args, prep, name)
     if init_state is not None:  # fine-tuning: copy every tensor whose name and shape match
         own = model.state_dict()
@@ -135,10 +149,15 @@ def train_table(arch: str, table: MoleculeTable, *, split: dict, model_args: dic
     t_feat = time.time() - t0
     tr, va, te = positions
     model.set_normalization(table.targets[tr], glob[tr] if glob is not None else None)
+    model.config["preprocessing"]["normalization"] = {
+        "fitted_on": f"train part of {table.name} ({len(tr)} molecules)",
+        **({"target_mean": model.target_mean.tolist(), "target_std": model.target_std.tolist()} if model.task == "regression" else {}),
+        **({"descriptor_mean": model.globals_mean.tolist(), "descriptor_std": model.globals_std.tolist()} if glob is not None else {}),
+    }  # fmt: skip
     sub = lambda idx: torch.utils.data.Subset(ds, idx.tolist())
     t0 = time.time()
     _fit(model, sub(tr), sub(va) if len(va) else None, epochs=epochs, batch_size=batch_size, optim=optim, seed=seed,
-         ckpt_dir=ckpt_dir)  # fmt: skip
+         ckpt_dir=ckpt_dir, resume=resume, progress_bar=progress_bar, logger=logger, run_info=run_info)  # fmt: skip
     result = {"seed": seed, "split": prep["split"], "n": [len(tr), len(va), len(te)], "featurize_s": t_feat,
               "train_s": time.time() - t0, "epochs": epochs}  # fmt: skip
     for part, idx in (("val", va), ("test", te)):
@@ -162,6 +181,21 @@ def evaluate_moleculenet(model, root=None, part: str = "test") -> dict:
     split = prep["split"]
     tr, va, te = split_table(table, split["method"], split["seed"], tuple(split["fractions"]))
     idx = {"train": tr, "val": va, "test": te}[part]
+    pred = model.predict_smiles([table.smiles[i] for i in idx])
+    return metrics_of(model.task, pred, table.targets[idx])
+
+
+def evaluate_csv(model, path, part: str = "test") -> dict:
+    """Metrics of a model trained on a CSV (``zoo train/finetune --csv``) on the split recorded in its config."""
+    from .data import load_csv
+
+    prep = model.config.preprocessing
+    table = load_csv(path, prep.get("smiles_column", "smiles"), list(prep["task_names"]), model.task)
+    split = prep["split"]
+    tr, va, te = split_table(table, split["method"], split["seed"], tuple(split["fractions"]))
+    idx = {"train": tr, "val": va, "test": te}[part]
+    if not len(idx):
+        raise InputError(f"the {part} part of {path} is empty ({len(table.smiles)} molecules)")
     pred = model.predict_smiles([table.smiles[i] for i in idx])
     return metrics_of(model.task, pred, table.targets[idx])
 
@@ -200,20 +234,24 @@ def train_tu(arch: str, dataset: str, seed: int = 0, *, model_args: dict, epochs
     return first, result
 
 
-def run_recipe(recipe: str, seed: int, out: str | os.PathLike, **override) -> dict:
-    """Train one seed of a registered recipe; writes ``<out>/seed<k>/`` (Hub form) and returns the result."""
-    r = {**RECIPES[recipe], **override}
+def run_recipe(recipe: str | dict, seed: int, out: str | os.PathLike, resume=None, **override) -> dict:
+    """Train one seed of a registered recipe (a name, or a recipe dict); writes ``<out>/seed<k>/`` (Hub form).
+
+    ``<out>/seed<k>/ckpt`` keeps the checkpoints; ``resume="auto"`` continues from its ``last.ckpt``.
+    """
+    name = recipe if isinstance(recipe, str) else recipe["name"]
+    r = {**(RECIPES[recipe] if isinstance(recipe, str) else recipe), **override}
     out = Path(out)
     ckpt = str(out / f"seed{seed}" / "ckpt")
     common = dict(model_args=r["model_args"], epochs=r["epochs"], batch_size=r["batch_size"], optim=r.get("optim"),
-                  name=recipe)  # fmt: skip
+                  name=name)  # fmt: skip
     if "folds" in r:
         model, result = train_tu(r["arch"], r["dataset"], seed, folds=r["folds"], **common)
     else:
         model, result = train_molecules(r["arch"], r["dataset"], seed, descriptors=r.get("descriptors", True), ckpt_dir=ckpt,
-                                        **common)  # fmt: skip
+                                        resume=resume, **common)  # fmt: skip
     save_run(model, out / f"seed{seed}")
-    result["recipe"] = recipe
+    result["recipe"] = name
     return result
 
 
@@ -239,20 +277,26 @@ def load_run(folder: str | os.PathLike):
 
 
 def main(argv=None) -> int:
+    """``python -m zoo.graph.train RECIPE [key=value ...] --seeds 0 1 2`` (the documented form is ``zoo train RECIPE``)."""
+    from zoo.cli_support import apply_overrides, parse_overrides
+
     p = argparse.ArgumentParser(prog="python -m zoo.graph.train", description="train a graph recipe for several seeds")
     p.add_argument("recipe", choices=sorted(RECIPES))
+    p.add_argument("overrides", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="recipe overrides, e.g. epochs=80 optim.lr=5e-4 model_args.hidden=128")
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--out", default=None, help="run folder (default runs/graph/<recipe>)")
-    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--resume", action="store_true", help="continue each seed from <out>/seed<k>/ckpt/last.ckpt")
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
+    base = {"optim": dict(OPTIM), **RECIPES[args.recipe]}  # every field a user may override is listed
+    recipe = {**apply_overrides(base, parse_overrides(args.overrides), args.recipe), "name": args.recipe}
     out = Path(args.out or f"runs/graph/{args.recipe}")
-    over = {"epochs": args.epochs} if args.epochs else {}
     results_path = out / "results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
     for seed in args.seeds:
-        res = run_recipe(args.recipe, seed, out, **over)
+        res = run_recipe(recipe, seed, out, resume="auto" if args.resume else None)
         print(json.dumps(res), flush=True)
         results[str(seed)] = res
         out.mkdir(parents=True, exist_ok=True)

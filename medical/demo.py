@@ -63,8 +63,9 @@ def segment_files(model, files: Sequence[str | os.PathLike | None], progress=Non
     zooms = nib.load(files[0]).header.get_zooms()[:3]
     ml = float(np.prod(zooms)) / 1000.0
     found = {v: c for v, c in res["labels"].items() if v != 0}
-    summary = "Labelled volume: " + (", ".join(f"{NAMES.get(v, v)} (label {v}) {c * ml:.1f} mL" for v, c in found.items())
-                                      if found else "no tumour label found") + f". Grid {labels.shape}, voxel {tuple(round(float(z), 2) for z in zooms)} mm."  # fmt: skip
+    parts = [f"{NAMES.get(v, v)} (label {v}) {c * ml:.1f} mL" for v, c in found.items()]
+    grid = f"Grid {labels.shape}, voxel {tuple(round(float(z), 2) for z in zooms)} mm."
+    summary = "Labelled volume: " + (", ".join(parts) if parts else "no tumour label found") + ". " + grid
     per_slice = (labels > 0).reshape(-1, labels.shape[2]).sum(0)
     state = {"image": _window(image), "labels": labels, "best": int(per_slice.argmax()) if per_slice.any() else labels.shape[2] // 2}
     return state, str(res["out"]), summary

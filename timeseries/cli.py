@@ -1,9 +1,13 @@
-"""``zoo`` sub-commands of the forecasting domain (the lead's CLI adds the positional ``name``).
+"""``zoo`` sub-commands of the forecasting domain.
 
-    zoo eval informer-etth1-h96 --data ETTh1 [--data-dir DIR]     # test MSE/MAE (standardised), as on the card
-    zoo forecast informer-etth1 --csv FILE [--plot out.png] [--out forecast.csv]
-    zoo finetune informer-etth1 --csv my.csv [--target COL] [--pred-len H] [--out DIR] [--epochs N]
-    zoo train informer-etth1-h96                                   # the registered recipe
+The core adds the options every verb shares (``NAME|FOLDER``, ``--weights``, ``--data``, ``--threads``,
+``--out``, ``--json``; ``--resume`` and ``key=value`` overrides for train/finetune)::
+
+    zoo eval informer-etth1-h96 [--data ETTh1|FILE.csv|DATA_DIR] [--split val]   # MSE/MAE as on the card
+    zoo eval runs/my-informer/model --data my.csv                                  # a fine-tuned folder
+    zoo forecast informer-etth1 --csv FILE [--out forecast.csv] [--plot out.png]
+    zoo finetune informer-etth1 --csv my.csv [--target COL] [--pred-len H] --out DIR [--resume] [lr=1e-4 ...]
+    zoo train informer-etth1-h96 [max_epochs=4 model_args.d_model=128] [--out runs/timeseries] [--resume]
 """
 
 from __future__ import annotations
@@ -18,19 +22,55 @@ import torch
 from zoo.errors import InputError
 
 
-def _load(name: str):
+def _load(args_or_name):
+    """The model of ``args`` (name, folder, ``--weights``) or of a registered name / Hub-form folder."""
     import zoo
 
-    return zoo.load(name)
+    if isinstance(args_or_name, argparse.Namespace):
+        try:
+            from zoo.cli_support import load_model
+        except ImportError:  # pragma: no cover - older core
+            return zoo.load(args_or_name.name)
+        return load_model(args_or_name)
+    if Path(str(args_or_name)).is_dir():
+        from zoo.hub import from_pretrained
+
+        return from_pretrained(args_or_name)
+    return zoo.load(args_or_name)
+
+
+def _emit(args, result: dict, text: str) -> None:
+    print(json.dumps(result, default=str) if getattr(args, "json", False) else text)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
 
 
 # ----------------------------------------------------------------------------- eval
 def eval_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", default=None, help="data set name (ETTh1, ...) or CSV path; default: the model's")
-    p.add_argument("--data-dir", default=None, help="folder with timeseries/<name>.csv (default $ZOO_DATA_DIR)")
-    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--batch-size", type=_positive_int, default=256)
     p.add_argument("--split", choices=["test", "val"], default="test")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _data_source(data: str | None, default: str | None) -> tuple[str, str | None]:
+    """``(data set name or CSV path, data folder or None)`` from ``--data`` (a name, a CSV file or a folder)."""
+    if data and Path(data).is_dir():
+        if not default:
+            raise InputError(f"--data {data} is a folder; expected a data set name or CSV file for this model")
+        return default, data
+    if data:
+        return data, None
+    if not default:
+        raise InputError("expected --data (a data set name such as ETTh1 or a CSV file), got none and the model "
+                         "names no data set")
+    return default, None
 
 
 def evaluate_model(model, data: str | None = None, data_dir: str | None = None, split: str = "test",
@@ -53,22 +93,19 @@ def evaluate_model(model, data: str | None = None, data_dir: str | None = None, 
 
 
 def eval_run(args) -> int:
-    torch.set_num_threads(max(1, torch.get_num_threads()))
-    model = _load(args.name)
-    res = evaluate_model(model, args.data, args.data_dir, args.split, args.batch_size)
-    if args.json:
-        print(json.dumps(res))
-    else:
-        print(f"{args.name} on {res['data']} {res['split']} ({res['windows']} windows, standardised): "
-              f"MSE {res['mse']:.4f}  MAE {res['mae']:.4f}")
+    model = _load(args)
+    data, data_dir = _data_source(getattr(args, "data", None), model.config.get("preprocessing", {}).get("dataset"))
+    data_dir = getattr(args, "data_dir", None) or data_dir
+    res = evaluate_model(model, data, data_dir, args.split, args.batch_size)
+    _emit(args, res, f"{args.name} on {res['data']} {res['split']} ({res['windows']} windows, standardised): "
+                     f"MSE {res['mse']:.4f}  MAE {res['mae']:.4f}")
     return 0
 
 
 # ----------------------------------------------------------------------------- forecast
 def forecast_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--csv", required=True, help="CSV with a date column and the model's columns")
+    p.add_argument("--csv", default=None, help="CSV with a date column and the model's columns (or give it as --data)")
     p.add_argument("--date-col", default="date")
-    p.add_argument("--out", default=None, help="write the forecast to this CSV")
     p.add_argument("--plot", default=None, help="write a PNG of history and forecast")
     p.add_argument("--columns", default=None, help="comma-separated columns to plot (default: all, at most 7)")
 
@@ -103,43 +140,67 @@ def plot_forecast(history, forecast, path: str | Path, columns: list[str] | None
 
 
 def forecast_run(args) -> int:
+    """``zoo forecast``: every argument is checked (output != input, suffixes) before the model is loaded."""
+    from zoo.io import atomic_write, check_output
+
+    from .data import read_csv
+
+    csv = args.csv or getattr(args, "data", None)
+    if not csv:
+        raise InputError("expected the history as --csv FILE.csv (a date column and the model's columns), got none")
+    path = Path(csv)
+    if not path.is_file():
+        raise InputError(f"expected an existing CSV file for --csv, got {str(path)!r} (not found)")
+    out = check_output(args.out, inputs=[path], suffixes=(".csv",), what="output") if args.out else None
+    plot = None
+    if args.plot:
+        plot = check_output(args.plot, inputs=[path, *([out] if out else [])], suffixes=(".png",), what="plot")
+    df = read_csv(path, "history CSV")
+    model = _load(args)
+    fut = model.forecast_df(df, date_col=args.date_col)
+    if out:
+        with atomic_write(out) as tmp:
+            fut.to_csv(tmp, index=False)
+        print(f"wrote {len(fut)} forecast rows to {out}", file=sys.stderr if getattr(args, "json", False) else sys.stdout)
+    elif not getattr(args, "json", False):
+        fut.to_csv(sys.stdout, index=False)
+    if plot:
+        cols = args.columns.split(",") if args.columns else None
+        hist = df.iloc[-model.config.seq_len :].copy()
+        hist[args.date_col] = _dates_like(hist[args.date_col])
+        plot_forecast(hist, fut, plot, cols, args.date_col, title=f"{args.name}: {path.name}")
+        print(f"wrote plot {plot}", file=sys.stderr if getattr(args, "json", False) else sys.stdout)
+    if getattr(args, "json", False):
+        print(json.dumps({"rows": len(fut), "out": str(out) if out else None, "plot": str(plot) if plot else None,
+                          "forecast": json.loads(fut.to_json(orient="records", date_format="iso"))}))
+    return 0
+
+
+def _dates_like(dates):
+    """History dates parsed like the forecast's (same time zone) for plotting on one axis."""
     import pandas as pd
 
-    model = _load(args.name)
-    path = Path(args.csv)
-    if not path.is_file():
-        raise InputError(f"--csv {path} does not exist")
-    df = pd.read_csv(path)
-    if args.date_col in df.columns:
-        df[args.date_col] = pd.to_datetime(df[args.date_col])
-    out = model.forecast_df(df, date_col=args.date_col)
-    if args.out:
-        tmp = Path(args.out).with_name(f".{Path(args.out).name}.tmp")
-        out.to_csv(tmp, index=False)
-        tmp.replace(args.out)
-        print(f"wrote {len(out)} forecast rows to {args.out}")
-    else:
-        out.to_csv(sys.stdout, index=False)
-    if args.plot:
-        cols = args.columns.split(",") if args.columns else None
-        hist = df.iloc[-2 * model.config.seq_len :]
-        plot_forecast(hist, out, args.plot, cols, args.date_col, title=f"{args.name}: {path.name}")
-        print(f"wrote plot {args.plot}")
-    return 0
+    from .data import parse_dates
+
+    wall, zone = parse_dates(dates, "dates")
+    idx = pd.DatetimeIndex(wall)
+    if zone is not None:
+        import numpy as np
+
+        idx = idx.tz_localize(zone, ambiguous=np.ones(len(idx), dtype=bool), nonexistent="shift_forward")
+    return idx
 
 
 # ----------------------------------------------------------------------------- finetune
 def finetune_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--csv", required=True, help="CSV with a date column and numeric columns")
+    p.add_argument("--csv", default=None, help="CSV with a date column and numeric columns (or give it as --data)")
     p.add_argument("--target", default=None, help="target column (default: the model's, else the last column)")
     p.add_argument("--features", choices=["M", "S", "MS"], default="M")
-    p.add_argument("--pred-len", type=int, default=None, help="horizon (default: the model's)")
-    p.add_argument("--out", default=None, help="output folder (Hub form); default runs/finetune/<name>-<csv>")
-    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--pred-len", type=_positive_int, default=None, help="horizon (default: the model's)")
+    p.add_argument("--epochs", type=_positive_int, default=3)
     p.add_argument("--lr", type=float, default=None, help="default: the recipe's")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=_positive_int, default=32)
     p.add_argument("--seed", type=int, default=2021)
-    p.add_argument("--threads", type=int, default=None)
 
 
 def transfer_weights(src: torch.nn.Module, dst: torch.nn.Module) -> tuple[list[str], list[str]]:
@@ -156,89 +217,158 @@ def transfer_weights(src: torch.nn.Module, dst: torch.nn.Module) -> tuple[list[s
     return copied, fresh
 
 
-def finetune(name: str, csv: str, *, target: str | None = None, features: str = "M", pred_len: int | None = None,
-             out: str | None = None, epochs: int = 3, lr: float | None = None, batch_size: int = 32,
-             seed: int = 2021, log=print) -> dict:
-    """Fine-tune registered model ``name`` on ``csv`` and write a Hub-form folder with its card."""
-    import lightning as L
-    import pandas as pd
+def _save_folder(model, folder: Path, *, name: str, base_model: str | None, datasets: list[str], metrics: list[dict],
+                 card_entry) -> Path:
+    """``save_pretrained`` with the new identity (new signature when the core has it, else a card entry)."""
+    import inspect
 
     from zoo.hub import save_pretrained
+
+    params = inspect.signature(save_pretrained).parameters
+    if "results" in params:
+        kw = {"name": name, "datasets": datasets, "results": {"metrics": metrics}}
+        if "base_model" in params:
+            kw["base_model"] = base_model
+        if "overwrite" in params:
+            kw["overwrite"] = True
+        return save_pretrained(model, folder, **kw)
+    return save_pretrained(model, folder, entry=card_entry)
+
+
+def finetune(name: str, csv: str, *, target: str | None = None, features: str = "M", pred_len: int | None = None,
+             out: str | None = None, epochs: int = 3, lr: float | None = None, batch_size: int = 32,
+             seed: int = 2021, resume: bool = False, overrides: dict | None = None, progress_bar: bool | None = None,
+             weights: str | None = None, log=print) -> dict:
+    """Fine-tune ``name`` (a registered model or a Hub-form folder) on the user's CSV.
+
+    Everything about the data is fitted on the USER's rows: columns, frequency and the scaler (mean /
+    std of the CSV's training rows, 70/10/20 chronological split). The run directory ``out`` keeps
+    ``best.ckpt``, ``last.ckpt`` and ``logs/version_N/{metrics.csv,hparams.yaml}``; ``resume=True``
+    continues it from ``last.ckpt``. The fine-tuned model is written in Hub form to ``<out>/model``
+    with its own name, the user's data set and the validation/test MSE/MAE measured on the user's split.
+
+    Example:
+        >>> res = finetune("dlinear-etth1", "my.csv", target="load", out="runs/my-dlinear", epochs=3)
+        >>> model = zoo.hub.from_pretrained(res["folder"])      # forecasts my.csv in its own units
+    """
+    import lightning as L
+
     from zoo.registry import Metric, ModelEntry, get_entry
+    from zoo.training import check_run_dir
+    from zoo.training import finetune as zoo_finetune
 
-    from .data import ForecastDataModule, read_frame
+    from .data import ForecastDataModule, read_csv, read_frame
     from .recipes import RECIPES
-    from .task import evaluate
-    from .train import build_model, fit
+    from .task import ForecastTask, evaluate
+    from .train import build_model
 
-    entry = get_entry(name)
-    base = _load(name)
-    cfg = base.config
     path = Path(csv)
     if not path.is_file():
-        raise InputError(f"--csv {path} does not exist")
-    cols = list(pd.read_csv(path, nrows=1).columns)
-    target = target or (cfg.target if cfg.target in cols else cols[-1])
-    read_frame(path, target)  # validates the date and target columns
-    L.seed_everything(seed, workers=True)
+        raise InputError(f"expected an existing CSV file for --csv, got {str(path)!r} (not found)")
+    base = _load(weights) if weights else _load(name)
+    cfg = base.config
+    try:
+        entry = get_entry(cfg.get("name") or name)
+    except KeyError:
+        entry = None
+    base_name = entry.name if entry is not None else (cfg.get("name") or Path(str(name)).name)
+    architecture = cfg["architecture"]
+    out_dir = Path(out or f"runs/finetune/{base_name}-{path.stem}")
+    check_run_dir(out_dir, resume=resume, inputs=[path])
+    cols = list(read_csv(path, "data CSV").columns)
+    target = target or (cfg.target if cfg.get("preprocessing", {}).get("target") in cols else cols[-1])
+    read_frame(path, target)  # dates, numbers and target checked before any work
     h = pred_len or cfg.pred_len
-    recipe = {**RECIPES.get(entry.name, {}), "data": str(path), "features": features, "target": target,
+    recipe_base = RECIPES.get(base_name, {})
+    recipe = {**recipe_base, "data": str(path), "features": features, "target": target,
               "seq_len": cfg.seq_len, "label_len": cfg.label_len, "pred_len": h, "batch_size": batch_size,
-              "architecture": entry.architecture, "max_epochs": epochs, "patience": max(1, min(3, epochs)),
-              "lr_decay": 0.5, "seed": seed}
-    recipe["lr"] = lr or RECIPES.get(entry.name, {}).get("lr", 1e-4)
-    recipe["model_args"] = {k: v for k, v in entry.model_args.items()
+              "architecture": architecture, "max_epochs": epochs, "patience": max(1, min(3, epochs)),
+              "lr_decay": 0.5, "seed": seed, "weight_decay": recipe_base.get("weight_decay", 0.0)}
+    recipe["lr"] = lr or recipe_base.get("lr", 1e-4)
+    recipe["model_args"] = {k: v for k, v in dict(cfg.model_args).items()
                             if k not in ("enc_in", "dec_in", "c_out", "pred_len", "seq_len", "label_len", "freq")}
-    dm = ForecastDataModule(str(path), seq_len=cfg.seq_len, label_len=cfg.label_len, pred_len=h, features=features,
-                            target=target, batch_size=batch_size)
-    dm.setup()
-    model = build_model(recipe, dm, name=None)
+    if overrides:
+        from zoo.cli_support import apply_overrides
+
+        recipe = apply_overrides(recipe, overrides)
+    L.seed_everything(recipe["seed"], workers=True)
+    dm = ForecastDataModule(str(path), seq_len=recipe["seq_len"], label_len=recipe["label_len"],
+                            pred_len=recipe["pred_len"], features=recipe["features"], target=recipe["target"],
+                            batch_size=recipe["batch_size"])
+    dm.setup()  # the scaler, columns and frequency of the USER's training rows
+    new_name = out_dir.resolve().name
+    model = build_model(recipe, dm, name=new_name)
     copied, fresh = transfer_weights(base, model)
     if fresh:
         log(f"re-initialised {len(fresh)} tensors whose shape changed (columns {len(cfg.columns)} -> "
-            f"{len(dm.columns)}, horizon {cfg.pred_len} -> {h}, freq {cfg.freq} -> {dm.freq}): {', '.join(fresh)}")
+            f"{len(dm.columns)}, horizon {cfg.pred_len} -> {recipe['pred_len']}, freq {cfg.freq} -> {dm.freq}): "
+            f"{', '.join(fresh)}")
     else:
-        log(f"all {len(copied)} tensors start from {entry.name}")
-    before = evaluate(model, dm.test_dataloader(), features)
-    out_dir = Path(out or f"runs/finetune/{entry.name}-{path.stem}")
-    info = fit(model, dm, recipe, out_dir / "_run")
-    test = evaluate(model, dm.test_dataloader(), features)
-    log(f"test MSE {before['mse']:.4f} -> {test['mse']:.4f}, MAE {before['mae']:.4f} -> {test['mae']:.4f}")
-    new_name = out_dir.name
-    cmd = (f"zoo finetune {name} --csv {csv} --target {target} --features {features} --pred-len {h} "
-           f"--epochs {epochs} --seed {seed}")
+        log(f"all {len(copied)} tensors start from {base_name}")
+    before = evaluate(model, dm.test_dataloader(), recipe["features"])  # restores train mode afterwards
+    model.train()
+    task = ForecastTask(model, lr=recipe["lr"], features=recipe["features"], lr_decay=recipe["lr_decay"],
+                        weight_decay=recipe["weight_decay"])
+    if resume and (out_dir / "recipe.json").is_file():
+        old = json.loads((out_dir / "recipe.json").read_text())
+        changed = sorted(k for k in set(old) | set(recipe) if k not in ("max_epochs", "patience")
+                         and json.dumps(old.get(k), sort_keys=True) != json.dumps(recipe.get(k), sort_keys=True))
+        if changed:
+            raise InputError(f"--resume expected the settings of the run in {out_dir}, got other values for: "
+                             f"{', '.join(f'{k} ({old.get(k)!r} -> {recipe.get(k)!r})' for k in changed)}")
+    trainer = zoo_finetune(task, dm, out=out_dir, resume=resume, max_epochs=recipe["max_epochs"], monitor="val/mse",
+                           patience=recipe["patience"], progress_bar=progress_bar, log_every_n_steps=10,
+                           enable_model_summary=False, num_sanity_val_steps=0)
+    (out_dir / "recipe.json").write_text(json.dumps(recipe, indent=2, sort_keys=True) + "\n")
+    val = evaluate(model, dm.val_dataloader(), recipe["features"])
+    test = evaluate(model, dm.test_dataloader(), recipe["features"])
+    model.eval()
+    log(f"test MSE {before['mse']:.4f} -> {test['mse']:.4f}, MAE {before['mae']:.4f} -> {test['mae']:.4f} "
+        f"(standardised with {path.name}'s training rows)")
+    cmd = (f"zoo finetune {name} --csv {csv} --target {target} --features {recipe['features']} --pred-len "
+           f"{recipe['pred_len']} --epochs {recipe['max_epochs']} --seed {recipe['seed']} --out {out_dir}")
+    protocol = "70/10/20 chronological split of the CSV, every window, MSE/MAE on values standardised with its training rows"
+    metrics = [{"name": m, "value": res[m], "dataset": path.name, "split": split, "protocol": protocol,
+                "command": cmd, "published": None, "published_source": None, "note": None}
+               for split, res in (("val", val), ("test", test)) for m in ("mse", "mae")]
     card = ModelEntry(
-        name=new_name, architecture=entry.architecture, domain="timeseries", task="forecasting",
+        name=new_name, architecture=architecture, domain="timeseries", task="forecasting",
         model_args=dict(model.config.model_args), preprocessing=dict(model.config.preprocessing),
-        license=entry.license, base_model=entry.name, datasets=(path.name,), paper=entry.paper,
-        description=f"{entry.name} fine-tuned on {path.name} (features {features}, target {target}, horizon {h}).",
-        metrics=[Metric("mse", test["mse"], path.name, "test", cmd, note="70/10/20 chronological split"),
-                 Metric("mae", test["mae"], path.name, "test", cmd, note="70/10/20 chronological split")],
+        license=entry.license if entry is not None else "unknown", base_model=base_name, datasets=(path.name,),
+        paper=entry.paper if entry is not None else None,
+        description=f"{base_name} fine-tuned on {path.name} (features {recipe['features']}, target {target}, "
+                    f"horizon {recipe['pred_len']}).",
+        metrics=[Metric(m["name"], m["value"], m["dataset"], m["split"], cmd, note=protocol) for m in metrics],
         train_command=cmd,
-        extra={"reinitialised": fresh, "epochs_run": info["epochs_run"], "seed": seed,
+        extra={"reinitialised": fresh, "epochs_run": trainer.current_epoch, "seed": recipe["seed"],
                "test_before_finetune": {"mse": before["mse"], "mae": before["mae"]}},
     )
-    import shutil
-
-    folder = save_pretrained(model, out_dir, entry=card)
-    shutil.rmtree(out_dir / "_run", ignore_errors=True)
-    log(f"wrote {folder} (load it with zoo.hub.from_pretrained({str(folder)!r}))")
-    return {"folder": str(folder), "before": before, "test": test, "reinitialised": fresh}
+    base_repo = entry.weights.repo_id if entry is not None and entry.weights is not None else None
+    folder = _save_folder(model, out_dir / "model", name=new_name, base_model=base_repo or base_name,
+                          datasets=[path.name], metrics=metrics, card_entry=card)
+    log(f"wrote {folder} (load it with zoo.hub.from_pretrained({str(folder)!r}); run files in {out_dir})")
+    return {"folder": str(folder), "run_dir": str(out_dir), "before": before, "val": val, "test": test,
+            "reinitialised": fresh, "epochs_run": trainer.current_epoch}
 
 
 def finetune_run(args) -> int:
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    finetune(args.name, args.csv, target=args.target, features=args.features, pred_len=args.pred_len, out=args.out,
-             epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed)
+    csv = args.csv or getattr(args, "data", None)
+    if not csv:
+        raise InputError("expected the training data as --csv FILE.csv (a date column and numeric columns), got none")
+    if not args.out:
+        raise InputError("expected --out DIR for the run folder (checkpoints, logs and the model), got none")
+    res = finetune(args.name, csv, target=args.target, features=args.features, pred_len=args.pred_len, out=args.out,
+                   epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed,
+                   resume=getattr(args, "resume", False), overrides=getattr(args, "overrides", None) or None,
+                   weights=getattr(args, "weights", None),
+                   log=(lambda m: print(m, file=sys.stderr)) if getattr(args, "json", False) else print)
+    if getattr(args, "json", False):
+        print(json.dumps(res))
     return 0
 
 
 # ----------------------------------------------------------------------------- train
 def train_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", default=None, help="folder with timeseries/ETTh1.csv (default $ZOO_DATA_DIR)")
-    p.add_argument("--out", default="runs/timeseries")
-    p.add_argument("--threads", type=int, default=1)
     p.add_argument("--publish", action="store_true", help="write hub/models/<name> afterwards")
 
 
@@ -251,7 +381,11 @@ def train_run(args) -> int:
         name = get_entry(args.name).name  # aliases resolve to their recipe
     except KeyError:
         name = args.name
-    train(name, args.data_dir, args.out, args.threads, publish=args.publish)
+    data = getattr(args, "data", None)
+    if data and not Path(data).is_dir():
+        raise InputError(f"expected --data to be a folder holding timeseries/<name>.csv, got {data!r}")
+    train(name, data or getattr(args, "data_dir", None), args.out or "runs/timeseries", args.threads or 1,
+          publish=args.publish, resume=getattr(args, "resume", False), **(getattr(args, "overrides", None) or {}))
     return 0
 
 

@@ -167,15 +167,132 @@ def borders(name: str, n_rows: int, seq_len: int) -> tuple[list[int], list[int]]
     return [0, n_train - seq_len, n_rows - n_test - seq_len], [n_train, n_train + n_val, n_rows]
 
 
+def read_csv(path: str | os.PathLike, what: str = "CSV") -> pd.DataFrame:
+    """``pd.read_csv`` with an `InputError` naming the file when it is missing, empty or not a CSV."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"expected an existing {what} file, got {str(path)!r} (not found)")
+    try:
+        df = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise InputError(f"expected a {what} file with a header row and data rows, got an empty file {str(path)!r}") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"expected a {what} file (comma-separated text), could not read {str(path)!r}: {first}") from None
+    if len(df) == 0:
+        raise InputError(f"expected a {what} file with data rows, got only a header in {str(path)!r}")
+    return df
+
+
+F32_MAX = float(np.finfo(np.float32).max)
+
+
+def parse_dates(values, what: str = "timestamps") -> tuple[np.ndarray, object]:
+    """Timestamps as naive ``datetime64[ns]`` **local wall-clock** times, and their time zone (or None).
+
+    Accepts datetime64 arrays, pandas Series/Index (time-zone aware or not), ``pd.Timestamp`` objects
+    and date strings, of any shape. A time-zone-aware input keeps its wall-clock time (09:00 in
+    Europe/Berlin stays 09:00: time features describe the local hour and weekday) and the zone is
+    returned so that a caller can attach it to the future timestamps. Numbers, unparseable strings
+    and missing values raise `InputError` naming the first bad value.
+    """
+    if isinstance(values, torch.Tensor):
+        raise InputError(f"{what} must be datetime64 values or date strings, got a torch tensor ({values.dtype})")
+    arr = np.asarray(values.astype(object) if isinstance(values, (pd.Series, pd.Index)) else values)
+    shape = arr.shape
+    flat = arr.reshape(-1)
+    if flat.size == 0:
+        raise InputError(f"{what} must hold at least one timestamp, got an empty array of shape {shape}")
+    if arr.dtype.kind in "biufc":
+        raise InputError(
+            f"{what} must be datetime64 values or date strings, got numbers ({arr.dtype}, e.g. {flat[0]!r}); "
+            "convert with pd.to_datetime(...)"
+        )
+    if arr.dtype.kind == "M":
+        idx = pd.DatetimeIndex(flat.astype("datetime64[ns]"))
+    else:
+        try:
+            idx = pd.to_datetime(pd.Index(flat.astype(object)))
+        except (ValueError, TypeError, OverflowError) as exc:
+            if "Mixed timezones" in str(exc) or "mixed time" in str(exc).lower():  # offsets change (DST): wall-clock each
+                stamps = [pd.Timestamp(v) for v in flat]
+                zone = next((t.tz for t in stamps if t.tz is not None), None)
+                idx = pd.DatetimeIndex([t.tz_localize(None) if t.tz is not None else t for t in stamps])
+                return _finish_dates(idx, shape, what), zone
+            for i, v in enumerate(flat):
+                try:
+                    pd.Timestamp(v)
+                except (ValueError, TypeError, OverflowError):
+                    raise InputError(
+                        f"{what} must be dates (e.g. '2016-07-01 00:00:00'), could not parse {v!r} "
+                        f"(position {np.unravel_index(i, shape) if len(shape) > 1 else i})"
+                    ) from None
+            raise InputError(f"{what} must be dates, could not parse them: {str(exc).splitlines()[0]}") from None
+    zone = idx.tz
+    if zone is not None:
+        idx = idx.tz_localize(None)
+    return _finish_dates(idx, shape, what), zone
+
+
+def _finish_dates(idx: pd.DatetimeIndex, shape: tuple, what: str) -> np.ndarray:
+    if idx.isna().any():
+        i = int(np.flatnonzero(idx.isna())[0])
+        where = np.unravel_index(i, shape) if len(shape) > 1 else i
+        raise InputError(f"{what} must be dates, got a missing value (NaT/empty) at position {where}")
+    try:
+        return idx.to_numpy().astype("datetime64[ns]").reshape(shape)
+    except (ValueError, OverflowError) as exc:
+        raise InputError(f"{what} are outside the supported date range (years 1678-2261): {exc}") from None
+
+
+def check_numeric(df: pd.DataFrame, cols: list[str], where: str) -> np.ndarray:
+    """``df[cols]`` as float64 after checking every column is real-valued, finite and within float32 range."""
+    for c in cols:
+        s = df[c]
+        if pd.api.types.is_complex_dtype(s):
+            raise InputError(f"{where}: column {c!r} must hold real numbers, got complex values ({s.dtype})")
+        if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
+            num = pd.to_numeric(s, errors="coerce")
+            bad = s[num.isna() & s.notna()]
+            sample = repr(bad.iloc[0]) if len(bad) else repr(s.iloc[0])
+            row = f" (row {bad.index[0]})" if len(bad) else ""
+            raise InputError(f"{where}: column {c!r} must hold numbers, got {s.dtype} values such as {sample}{row}")
+    values = df[cols].to_numpy(dtype=np.float64)
+    finite = np.isfinite(values)
+    if not finite.all():
+        r, j = np.argwhere(~finite)[0]
+        raise InputError(
+            f"{where}: column {cols[j]!r} has a missing, NaN or infinite value at row {df.index[r]} "
+            f"(got {values[r, j]}); expected finite numbers: fill or drop gaps first"
+        )
+    big = np.abs(values) > F32_MAX
+    if big.any():
+        r, j = np.argwhere(big)[0]
+        raise InputError(
+            f"{where}: column {cols[j]!r} has {values[r, j]:.3g} at row {df.index[r]}; expected values that fit in "
+            f"float32 (|x| <= {F32_MAX:.3g})"
+        )
+    return values
+
+
 def read_frame(path: Path, target: str, date_col: str = "date") -> pd.DataFrame:
-    df = pd.read_csv(path)
+    """A data set's rows: the date column (parsed, local wall-clock time) then numeric columns, target last."""
+    df = read_csv(path, "data CSV")
     if date_col not in df.columns:
         raise InputError(f"{path}: expected a {date_col!r} column, found columns {list(df.columns)}")
     if target not in df.columns:
         raise InputError(f"{path}: target column {target!r} not in {list(df.columns)}")
     cols = [c for c in df.columns if c not in (date_col, target)]
-    df = df[[date_col, *cols, target]]
-    df[date_col] = pd.to_datetime(df[date_col])
+    df = df[[date_col, *cols, target]].copy()
+    check_numeric(df, [*cols, target], str(path))
+    dates, _ = parse_dates(df[date_col], f"{path}: column {date_col!r}")
+    if len(dates) > 1 and (np.diff(dates) <= np.timedelta64(0)).any():
+        i = int(np.flatnonzero(np.diff(dates) <= np.timedelta64(0))[0])
+        raise InputError(
+            f"{path}: expected strictly increasing dates, got {pd.Timestamp(dates[i + 1])} after "
+            f"{pd.Timestamp(dates[i])} (row {i + 1})"
+        )
+    df[date_col] = dates
     return df
 
 

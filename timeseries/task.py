@@ -34,18 +34,31 @@ def predict_batch(model: nn.Module, batch, features: str = "M") -> tuple[Tensor,
 
 @torch.no_grad()
 def evaluate(model: nn.Module, loader, features: str = "M", limit: int | None = None) -> dict[str, float]:
-    """MSE and MAE over every window of ``loader`` (float64 accumulation)."""
+    """MSE and MAE over every window of ``loader`` (float64 accumulation), in eval mode.
+
+    The model's previous train/eval mode (of every submodule) is restored afterwards, so evaluating
+    before a fine-tune does not switch dropout off for the training that follows.
+    """
+    modes = {m: m.training for m in model.modules()}
     model.eval()
     se = ae = 0.0
     n = 0
-    for i, batch in enumerate(loader):
-        if limit is not None and i >= limit:
-            break
-        out, truth = predict_batch(model, batch, features)
-        d = (out.double() - truth.double())
-        se += float((d**2).sum())
-        ae += float(d.abs().sum())
-        n += d.numel()
+    try:
+        for i, batch in enumerate(loader):
+            if limit is not None and i >= limit:
+                break
+            out, truth = predict_batch(model, batch, features)
+            d = (out.double() - truth.double())
+            se += float((d**2).sum())
+            ae += float(d.abs().sum())
+            n += d.numel()
+    finally:
+        for m, mode in modes.items():
+            m.training = mode
+    if n == 0:
+        from zoo.errors import InputError
+
+        raise InputError("evaluate expected at least one window in the loader, got none")
     return {"mse": se / n, "mae": ae / n, "n_values": n}
 
 
@@ -64,6 +77,7 @@ class ForecastTask(ZooModule):
                  lr_decay: float = 0.5):
         super().__init__(model, optim={"optimizer": "adam", "lr": lr, "weight_decay": weight_decay,
                                        "scheduler": "exponential", "gamma": lr_decay})
+        self.save_hyperparameters(ignore=["model"])  # lr, features, ... in the checkpoint and hparams.yaml
         self.features = features
         self.set_metrics(MetricCollection({"mse": MeanSquaredError(), "mae": MeanAbsoluteError()}))
 

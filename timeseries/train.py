@@ -1,8 +1,9 @@
 """Train a registered forecasting recipe, evaluate it on the test split and write its weights.
 
-Usage:
-    ZOO_DATA_DIR=/path/to/data python -m zoo.timeseries.train informer-etth1-h96
-    python -m zoo.timeseries.train dlinear-etth1-h96 --out runs/timeseries --threads 1
+Usage (``zoo train`` is the documented command; this module keeps working):
+    ZOO_DATA_DIR=/path/to/data zoo train informer-etth1-h96
+    zoo train dlinear-etth1-h96 --out runs/timeseries --threads 1 max_epochs=4 model_args.d_model=128
+    python -m zoo.timeseries.train dlinear-etth1-h96 --set max_epochs=4
 
 Steps: seed -> LTSF DataModule -> Lightning fit with early stopping on validation MSE (best
 checkpoint kept) -> test MSE/MAE over every test window in fp32 and after an fp16 round trip ->
@@ -90,25 +91,53 @@ def half_roundtrip(model) -> torch.nn.Module:
     return m
 
 
-def train(name: str, data_dir: str | None = None, out: str = "runs/timeseries", threads: int = 1,
-          publish: bool = False, **overrides) -> dict:
-    """Run recipe ``name`` end to end; returns the result dict (also written to ``result.json``)."""
-    import lightning as L
+OPTIONAL_RECIPE_KEYS = ("train_stride", "val_stride", "weight_decay", "fp16_check")
 
-    torch.set_num_threads(threads)
-    recipe = get_recipe(name)
+
+def apply_recipe_overrides(recipe: dict, overrides: dict) -> dict:
+    """``recipe`` with ``overrides`` (``{"lr": 1e-3, "model_args": {"d_model": 128}}`` or dotted keys
+    ``{"model_args.d_model": 128}``); an unknown key is an `InputError` listing the known ones."""
+    from zoo.errors import InputError
+
+    nested: dict = {}
     for key, value in overrides.items():
         if value is None:
             continue
-        if key.startswith("model_args."):
-            recipe["model_args"][key.split(".", 1)[1]] = value
+        node, parts = nested, key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        if isinstance(value, dict) and isinstance(node.get(parts[-1]), dict):
+            node[parts[-1]].update(value)
         else:
-            recipe[key] = value
+            node[parts[-1]] = value
+    out = dict(recipe)
+    for key, value in nested.items():
+        if key not in out and key not in OPTIONAL_RECIPE_KEYS:
+            raise InputError(f"recipe has no field {key!r}; expected one of: {', '.join(sorted(set(out) | set(OPTIONAL_RECIPE_KEYS)))}")
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = {**out[key], **value}
+        else:
+            out[key] = value
+    return out
+
+
+def train(name: str, data_dir: str | None = None, out: str = "runs/timeseries", threads: int = 1,
+          publish: bool = False, resume: bool = False, **overrides) -> dict:
+    """Run recipe ``name`` end to end; returns the result dict (also written to ``result.json``).
+
+    ``overrides`` change recipe fields (``max_epochs=4``, ``model_args={"d_model": 128}`` or
+    ``**{"model_args.d_model": 128}``). The run folder ``<out>/<name>`` is started afresh unless
+    ``resume=True``, which continues it from its ``last.ckpt``.
+    """
+    import lightning as L
+
+    torch.set_num_threads(threads)
+    recipe = apply_recipe_overrides(get_recipe(name), overrides)
     L.seed_everything(recipe["seed"], workers=True)
     dm = make_datamodule(recipe, data_dir)
     model = build_model(recipe, dm, name=name)
     run_dir = Path(out) / name
-    if run_dir.exists():  # a fresh run: old checkpoints and logs would be picked up otherwise
+    if run_dir.exists() and not resume:  # a fresh run: old checkpoints and logs would be picked up otherwise
         import shutil
 
         shutil.rmtree(run_dir)
@@ -154,7 +183,7 @@ def publish_run(name: str, out: str = "runs/timeseries", folder: str | None = No
 
 
 def train_command(name: str) -> str:
-    return f"python -m zoo.timeseries.train {name}"
+    return f"zoo train {name}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -303,7 +303,7 @@ def run_train(args) -> int:
         return _train_csv(args, "train", arch, model_args)
     if args.name not in RECIPES:
         raise InputError(f"expected a registered graph recipe ({', '.join(sorted(RECIPES))}) or --csv FILE, got {args.name!r}")
-    argv = [args.name, "--seeds", *map(str, args.seeds), *(f"{k}={json.dumps(v)}" for k, v in _flat(args.overrides))]
+    argv = [args.name, *(f"{k}={json.dumps(v)}" for k, v in _flat(args.overrides)), "--seeds", *map(str, args.seeds)]
     if args.out:
         argv += ["--out", args.out]
     if args.epochs:

@@ -244,63 +244,171 @@ def test_registered_model_reproduces_card(name):
         assert abs(res["mse"] - info["extra"]["check_first_128_mse"]) < 5e-4
 
 
+# ----------------------------------------------------------------------------- time zones, modes
+def test_tz_aware_timestamps_use_local_wall_clock_time():
+    """A tz-aware history forecasts like the same wall-clock times without a zone (not converted to UTC);
+    forecast_df returns future dates in the input's zone."""
+    m = _fake_model()
+    x = np.random.default_rng(0).normal(size=(8, 2))
+    naive = pd.date_range("2021-06-01 09:00", periods=8, freq="h")
+    aware = naive.tz_localize("Asia/Shanghai")
+    ref = m.forecast(x, naive.to_numpy())
+    torch.testing.assert_close(m.forecast(x, aware), ref, rtol=0, atol=0)
+    torch.testing.assert_close(m.forecast(x, aware.astype(str).tolist()), ref, rtol=0, atol=0)  # '...+08:00' strings
+    utc = m.forecast(x, aware.tz_convert("UTC").tz_localize(None).to_numpy())  # what a UTC conversion would give
+    assert not torch.equal(utc, ref)
+    fut = m.forecast_df(pd.DataFrame({"date": aware, "a": x[:, 0], "b": x[:, 1]}))
+    assert str(fut["date"].dt.tz) == "Asia/Shanghai" and fut["date"].iloc[0] == pd.Timestamp("2021-06-01 17:00", tz="Asia/Shanghai")
+    np.testing.assert_array_equal(fut[["a", "b"]].to_numpy(), ref[0].numpy())
+
+
+def test_forecast_and_evaluate_restore_the_train_mode():
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from zoo.timeseries.task import evaluate
+
+    m = _fake_model().train()
+    m.forecast(np.zeros((8, 2)), pd.date_range("2021-01-01", periods=8, freq="h"))
+    assert all(mod.training for mod in m.modules())
+    x = torch.randn(4, 8, 2)
+    batch = (x, torch.randn(4, 7, 2), torch.zeros(4, 8, 4), torch.zeros(4, 7, 4))
+    res = evaluate(m, DataLoader(TensorDataset(*batch), batch_size=2))
+    assert res["n_values"] == 4 * 3 * 2 and all(mod.training for mod in m.modules())
+    m.eval()
+    evaluate(m, DataLoader(TensorDataset(*batch), batch_size=2))
+    assert not any(mod.training for mod in m.modules())
+
+
 # ----------------------------------------------------------------------------- CLI
 @needs_etth1
 def test_cli_eval_and_forecast(tmp_path, capsys):
-    from argparse import Namespace
-
-    from zoo.timeseries.cli import eval_run, forecast_run
+    from zoo.cli import main
 
     if "dlinear-etth1-h96" not in TS_MODELS:
         pytest.skip("dlinear-etth1-h96 not registered")
-    assert eval_run(Namespace(name="dlinear-etth1", data="ETTh1", data_dir=str(DATA_DIR), split="test",
-                              batch_size=512, json=False)) == 0
+    assert main(["eval", "dlinear-etth1", "--data", "ETTh1", "--batch-size", "512"]) == 0
     card = {m["name"]: m["value"] for m in zoo.info("dlinear-etth1")["metrics"]}
     assert f"MSE {card['mse']:.4f}" in capsys.readouterr().out
-    from zoo.cli import main  # the lead's dispatcher reaches the same command
-
-    assert main(["eval", "dlinear-etth1-h720", "--data", "ETTh1", "--data-dir", str(DATA_DIR), "--json"]) == 0
+    assert main(["eval", "dlinear-etth1-h720", "--data", str(DATA_DIR), "--json"]) == 0  # --data: a data folder
     card = {m["name"]: m["value"] for m in zoo.info("dlinear-etth1-h720")["metrics"]}
     assert abs(json.loads(capsys.readouterr().out.strip().splitlines()[-1])["mse"] - card["mse"]) < 1e-5
     csv = tmp_path / "hist.csv"
     pd.read_csv(ETTH1).iloc[:300].to_csv(csv, index=False)
     out, png = tmp_path / "f.csv", tmp_path / "f.png"
-    assert forecast_run(Namespace(name="dlinear-etth1", csv=str(csv), date_col="date", out=str(out),
-                                  plot=str(png), columns=None)) == 0
+    assert main(["forecast", "dlinear-etth1", "--csv", str(csv), "--out", str(out), "--plot", str(png)]) == 0
     fut = pd.read_csv(out)
     assert len(fut) == 96 and fut["date"].iloc[0] == "2016-07-13 12:00:00" and png.stat().st_size > 10_000
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # atomic writes leave no temporaries
+
+
+def _user_frame(n=1100, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    df = pd.DataFrame({"date": pd.date_range("2022-01-01", periods=n, freq="h")})
+    for i, c in enumerate(["a", "b", "c", "d", "e", "f", "load"]):
+        df[c] = np.sin(2 * np.pi * t / 24 + i) * (i + 1) * 50 + rng.normal(scale=5, size=n) + 1000 * i
+    return df
 
 
 @needs_etth1
-def test_finetune_transfers_or_reinitialises(tmp_path, capsys):
+def test_finetune_fits_the_users_scaler_and_saves_a_new_identity(tmp_path):
+    """Done-means of the fine-tune: saved, reloaded, and forecasting the user's data in its own units with
+    the user's scaler, checked against a hand computation (standardise, run the network, de-standardise)."""
     from zoo.hub import from_pretrained
     from zoo.timeseries.cli import finetune
 
     if "dlinear-etth1-h96" not in TS_MODELS:
         pytest.skip("dlinear-etth1-h96 not registered")
-    rng = np.random.default_rng(0)
-    t = np.arange(1100)
-    df = pd.DataFrame({"date": pd.date_range("2022-01-01", periods=1100, freq="h")})
-    for i, c in enumerate(["a", "b", "c", "d", "e", "f", "load"]):
-        df[c] = np.sin(2 * np.pi * t / 24 + i) * (i + 1) + rng.normal(scale=0.1, size=1100) + 10 * i
+    df = _user_frame()
     csv = tmp_path / "my.csv"
     df.iloc[:700].to_csv(csv, index=False)
     with pytest.raises(InputError, match="700 rows leave no validation window"):
         finetune("dlinear-etth1", str(csv), out=str(tmp_path / "x"), epochs=1)
     df.to_csv(csv, index=False)
     logs: list[str] = []
-    res = finetune("dlinear-etth1", str(csv), target="load", out=str(tmp_path / "ft"), epochs=1, log=logs.append)
+    res = finetune("dlinear-etth1", str(csv), target="load", out=str(tmp_path / "ft"), epochs=1, log=logs.append,
+                   progress_bar=False)
     assert res["reinitialised"] == [] and "start from dlinear-etth1-h96" in logs[0]
+    run = tmp_path / "ft"
+    assert (run / "best.ckpt").is_file() and (run / "last.ckpt").is_file()
+    assert (run / "logs" / "version_0" / "metrics.csv").is_file() and (run / "logs" / "version_0" / "hparams.yaml").is_file()
     model = from_pretrained(res["folder"])
-    assert model.config.columns == ["a", "b", "c", "d", "e", "f", "load"] and model.config.pred_len == 96
-    assert (Path(res["folder"]) / "README.md").read_text().count("dlinear-etth1-h96") >= 1
+    cfg = model.config
+    assert res["folder"] == str(run / "model") and cfg.name == "ft"
+    assert cfg.columns == ["a", "b", "c", "d", "e", "f", "load"] and cfg.pred_len == 96 and cfg.freq == "h"
+    train = df[cfg.columns].to_numpy()[: int(1100 * 0.7)]  # the user's training rows (70 %)
+    np.testing.assert_allclose(cfg.scaler_mean, train.mean(0), rtol=1e-12)
+    np.testing.assert_allclose(cfg.scaler_std, train.std(0), rtol=1e-12)
+    etth1 = zoo.load("dlinear-etth1").config
+    assert not np.allclose(cfg.scaler_mean, etth1.scaler_mean)
+    # hand computation on the last 96 rows
+    hist = df.iloc[-96:]
+    x = hist[cfg.columns].to_numpy()
+    z = torch.from_numpy(((x - train.mean(0)) / train.std(0)).astype(np.float32))[None]
+    with torch.no_grad():
+        expect = model(z).double().numpy()[0] * train.std(0) + train.mean(0)
+    got = model.forecast(x, hist["date"].to_numpy())[0].numpy()
+    np.testing.assert_allclose(got, expect, rtol=1e-5, atol=1e-3)
+    assert abs(got[:, -1].mean() - 6000) < 500  # original units of 'load' (about 6000), not standardised
+    # the card: new name, the user's data, metrics measured on the user's split, never the parent's
+    readme = (run / "model" / "README.md").read_text()
+    assert "my.csv" in readme and "0.3885" not in readme
+    results = run / "model" / "results.json"
+    if results.is_file():  # the core's new save_pretrained writes it
+        metrics = json.loads(results.read_text())["metrics"]
+        got_metrics = {(m["split"], m["name"]): m["value"] for m in metrics}
+        assert got_metrics[("test", "mse")] == pytest.approx(res["test"]["mse"])
+        assert got_metrics[("val", "mse")] == pytest.approx(res["val"]["mse"])
+        assert {m["dataset"] for m in metrics} == {"my.csv"}
+    # a second run into the same folder is refused; --resume continues it (one more epoch)
+    with pytest.raises(InputError, match="pass --resume"):
+        finetune("dlinear-etth1", str(csv), target="load", out=str(run), epochs=2, log=logs.append)
+    res2 = finetune("dlinear-etth1", str(csv), target="load", out=str(run), epochs=2, resume=True, log=logs.append,
+                    progress_bar=False)
+    assert res2["epochs_run"] == 2
+    with pytest.raises(InputError, match="settings of the run.*lr"):
+        finetune("dlinear-etth1", str(csv), target="load", out=str(run), epochs=3, lr=0.5, resume=True, log=logs.append)
+    # another horizon: the heads are re-initialised and listed
     res = finetune("dlinear-etth1", str(csv), target="load", pred_len=24, out=str(tmp_path / "ft24"), epochs=1,
-                   log=logs.append)
+                   log=logs.append, progress_bar=False)
     assert sorted(res["reinitialised"]) == ["linear_seasonal.bias", "linear_seasonal.weight", "linear_trend.bias",
                                             "linear_trend.weight"]
     assert any("re-initialised 4 tensors" in m for m in logs)
     y = from_pretrained(res["folder"]).forecast(df.iloc[-96:, 1:].to_numpy(), df["date"].to_numpy()[-96:])
     assert y.shape == (1, 24, 7)
+    # zoo eval works on the fine-tuned folder, on the user's CSV
+    from zoo.cli import main
+
+    assert main(["eval", str(run / "model"), "--data", str(csv), "--json"]) == 0
+
+
+def test_dropout_is_active_while_fine_tuning(tmp_path):
+    """A model as zoo.load returns it (eval mode) trains with dropout on under a plain Lightning Trainer,
+    also after `evaluate` ran before the fit."""
+    import lightning as L
+
+    from zoo.timeseries.task import ForecastTask, evaluate
+
+    df = _user_frame(600)
+    df.to_csv(tmp_path / "u.csv", index=False)
+    dm = ForecastDataModule(str(tmp_path / "u.csv"), seq_len=8, label_len=4, pred_len=3, target="load", batch_size=16)
+    dm.setup()
+    args = {"seq_len": 8, "label_len": 4, "pred_len": 3, "enc_in": 7, "dec_in": 7, "c_out": 7, "freq": "h",
+            "d_model": 8, "n_heads": 2, "d_ff": 8, "dropout": 0.5}
+    model = zoo.build("informer", args, dm.preprocessing()).eval()
+    evaluate(model, dm.val_dataloader())
+    seen: list[bool] = []
+
+    class Probe(ForecastTask):
+        def training_step(self, batch, batch_idx):
+            drops = [m for m in self.model.modules() if isinstance(m, torch.nn.Dropout)]
+            seen.append(bool(drops) and all(m.training for m in drops))
+            return super().training_step(batch, batch_idx)
+
+    trainer = L.Trainer(max_epochs=1, limit_train_batches=3, limit_val_batches=1, logger=False,
+                        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+    trainer.fit(Probe(model, lr=1e-3), dm)
+    assert seen == [True, True, True]
 
 
 @pytest.mark.parametrize("arch", ["informer", "autoformer"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 import subprocess
 import sys
@@ -231,3 +232,162 @@ def test_early_stopping_stops_at_pinned_epoch(tmp_path):
     assert math.isclose(trainer.callback_metrics["val/loss"].item(), 2.1, rel_tol=1e-6)
     csv = next((tmp_path / "logs").glob("version_*/metrics.csv")).read_text()
     assert "val/loss" in csv and "lr-SGD" in csv
+
+
+# ------------------------------------------------------------------------ (5) train mode while fine-tuning
+EVAL_WARNING = "module(s) in eval mode"
+
+
+def _record_dropout_modes(module: L.LightningModule) -> list[tuple[str, bool]]:
+    """(trainer stage, dropout.training) at every dropout call during fit."""
+    seen: list[tuple[str, bool]] = []
+
+    def hook(mod, args):
+        stage = module._trainer.state.stage if module._trainer is not None else None
+        if stage is not None:
+            seen.append((stage.value, mod.training))
+
+    for m in module.modules():
+        if isinstance(m, nn.Dropout):
+            m.register_forward_pre_hook(hook)
+    return seen
+
+
+def _assert_train_then_eval(seen, recwarn):
+    stages = {stage for stage, _ in seen}
+    assert {"train", "validate"} <= stages, stages
+    assert all(training for stage, training in seen if stage == "train")
+    assert not any(training for stage, training in seen if stage != "train")  # sanity check + validation
+    assert [str(w.message) for w in recwarn if EVAL_WARNING in str(w.message)] == []
+
+
+class DropoutRegression(ZooModule):
+    def __init__(self):
+        super().__init__(nn.Sequential(nn.Linear(3, 16), nn.Dropout(0.5), nn.Linear(16, 1)), {"lr": 0.01})
+
+    def shared_step(self, batch, stage):
+        x, y = batch
+        return nn.functional.mse_loss(self(x), y)
+
+
+def test_eval_mode_backbone_trains_in_train_mode(recwarn):
+    module = DropoutRegression()
+    module.model.eval()  # as zoo.load returns a model
+    seen = _record_dropout_modes(module)
+    dl = DataLoader(ddp.make_data(16, 1), batch_size=8)
+    trainer = make_trainer(max_epochs=2, **QUIET | {"num_sanity_val_steps": 1}, logger=False)
+    fit(module, trainer=trainer, train_dataloaders=dl, val_dataloaders=dl)
+    assert len(seen) == 2 * 2 * 2 + 1 * 1  # (train + val) x 2 epochs x 2 batches, + 1 sanity batch
+    _assert_train_then_eval(seen, recwarn)
+    # dropout really is active: the same input gives different outputs in training_step's mode
+    x = torch.ones(64, 3)
+    assert module.model.training and not torch.equal(module.model(x), module.model(x))
+
+
+def test_backbone_with_mixed_modes_is_left_alone():
+    module = DropoutRegression()
+    module.model[1].eval()  # a user's deliberate choice (e.g. frozen BatchNorm) is kept
+    module.train_backbone()
+    assert module.model[0].training and not module.model[1].training
+
+
+def _forecast_batches(model, n=8, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    c, L_, lab, pred = model.enc_in, model.seq_len, model.label_len, model.pred_len
+    x, y = torch.randn(n, L_, c, generator=g), torch.randn(n, lab + pred, c, generator=g)
+    xm, ym = torch.randn(n, L_, 4, generator=g), torch.randn(n, lab + pred, 4, generator=g)
+    return DataLoader(torch.utils.data.TensorDataset(x, y, xm, ym), batch_size=4)
+
+
+def test_zoo_model_fine_tunes_in_train_mode(recwarn, tmp_path):
+    import zoo
+    from zoo.timeseries.task import ForecastTask
+
+    model = zoo.load("informer-etth1-h96")
+    assert not model.training
+    task = ForecastTask(model, lr=1e-4)
+    seen = _record_dropout_modes(task)
+    assert len({id(m) for m in task.modules() if isinstance(m, nn.Dropout)}) >= 4
+    dl = _forecast_batches(model)
+    trainer = make_trainer(max_epochs=1, **QUIET | {"num_sanity_val_steps": 1}, logger=False)
+    fit(task, trainer=trainer, train_dataloaders=dl, val_dataloaders=dl)
+    assert trainer.global_step == 2
+    _assert_train_then_eval(seen, recwarn)
+
+
+# ----------------------------------------------------------------------- (6) progress bar, run dir, resume
+def test_progress_bar_default_follows_terminal_and_ci(monkeypatch):
+    from zoo.training import progress_bar_default
+
+    class Tty:
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stderr", Tty())
+    monkeypatch.delenv("CI", raising=False)
+    assert progress_bar_default() is True
+    monkeypatch.setenv("CI", "true")
+    assert progress_bar_default() is False
+    monkeypatch.setenv("CI", "false")
+    assert progress_bar_default() is True
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # not a terminal (as under a CI log)
+    assert progress_bar_default() is False
+    assert make_trainer(max_steps=1).progress_bar_callback is None
+    from lightning.pytorch.callbacks import ProgressBar
+
+    assert isinstance(make_trainer(max_steps=1, progress_bar=True).progress_bar_callback, ProgressBar)  # Lightning's
+
+
+def _ft(out, resume=False, max_steps=4, **kw):
+    from zoo.training import finetune
+
+    seed_everything(0)
+    module = ddp.Regression(ddp.OPTIM)  # SGD with momentum: its state must come back on resume
+    train_dl = DataLoader(ddp.make_data(32, 1), batch_size=8, shuffle=False)
+    val_dl = DataLoader(ddp.make_data(16, 2), batch_size=8, shuffle=False)
+    trainer = finetune(module, out=out, resume=resume, max_steps=max_steps, train_dataloaders=train_dl,
+                       val_dataloaders=val_dl, enable_model_summary=False, val_check_interval=2,
+                       check_val_every_n_epoch=None, **kw)  # fmt: skip
+    return module, trainer
+
+
+def test_finetune_run_dir_and_resume(tmp_path):
+    out = tmp_path / "run"
+    module, trainer = _ft(out, max_steps=4)
+    assert trainer.global_step == 4
+    assert (out / "best.ckpt").is_file() and (out / LAST_CKPT).is_file()
+    logs = out / "logs" / "version_0"
+    header = (logs / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert {"step", "train/loss_epoch", "val/loss", "val/mse", "lr-SGD/pg1"} <= set(header)
+    assert "optimizer: sgd" in (logs / "hparams.yaml").read_text()
+    # the best validation weights are the module's at the end
+    best = torch.load(out / "best.ckpt", weights_only=False)["state_dict"]
+    torch.testing.assert_close(module.model.weight, best["model.weight"], rtol=0, atol=0)
+
+    # a second run into the same folder is refused, unless it resumes
+    with pytest.raises(InputError, match=r"expected a new or empty folder for --out, got .*pass --resume"):
+        _ft(out)
+    counter = CountSteps()
+    _, trainer = _ft(out, resume=True, max_steps=6, callbacks=[counter])
+    assert counter.steps == 2 and trainer.global_step == 6
+    # the same 6 steps in one go give the same weights
+    ref, _ = _ft(tmp_path / "ref", max_steps=6, best=False)
+    last = torch.load(out / LAST_CKPT, weights_only=False)["state_dict"]
+    torch.testing.assert_close(last["model.weight"], ref.model.weight, rtol=0, atol=1e-7)
+
+
+def test_finetune_run_dir_refusals(tmp_path):
+    from zoo.training import check_run_dir
+
+    with pytest.raises(InputError, match=r"--resume expected a previous run in .* \(its last.ckpt\), found nothing"):
+        check_run_dir(tmp_path / "new", resume=True)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "train.csv").write_text("x\n")
+    with pytest.raises(InputError, match=r"holding 1 entries \(train.csv\); choose another folder"):
+        check_run_dir(tmp_path / "data")
+    with pytest.raises(InputError, match="is \\(inside\\) the input"):
+        check_run_dir(tmp_path / "data" / "run", inputs=[tmp_path / "data"])
+    with pytest.raises(InputError, match="got the existing file"):
+        check_run_dir(tmp_path / "data" / "train.csv")
+    assert (tmp_path / "data" / "train.csv").read_text() == "x\n"
+    assert check_run_dir(tmp_path / "fresh") == tmp_path / "fresh"

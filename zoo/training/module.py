@@ -97,16 +97,23 @@ class ZooModule(L.LightningModule):
         self.test_metrics: MetricCollection | None = None
 
     # ----------------------------------------------------------------------------------------- hooks
-    def on_fit_start(self) -> None:
+    def train_backbone(self) -> None:
         """Put a backbone that is wholly in eval mode (as ``zoo.load`` returns it) in train mode.
 
-        Dropout, stochastic depth and BatchNorm statistics then behave as in training from the first
-        step; Lightning still switches to eval for validation and back afterwards. A backbone with a
-        mix of modes (e.g. BatchNorm layers frozen on purpose with ``.eval()``) is left as it is.
-        Subclasses overriding this hook call ``super().on_fit_start()``.
+        Called when ``fit`` starts (in :meth:`setup` and again in :meth:`on_fit_start`), so dropout,
+        stochastic depth and BatchNorm statistics behave as in training from the first step; Lightning
+        still switches to eval for validation and back afterwards. A backbone with a mix of modes (e.g.
+        BatchNorm layers frozen on purpose with ``.eval()``) is left as it is.
         """
         if self.model is not None and not any(m.training for m in self.model.modules()):
             self.model.train()
+
+    def setup(self, stage: str) -> None:
+        if stage == "fit":
+            self.train_backbone()
+
+    def on_fit_start(self) -> None:
+        self.train_backbone()  # also when a subclass overrides setup without calling super().setup
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         if self.model is None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from types import EllipsisType
@@ -291,11 +292,13 @@ def finetune(
     trainer = make_trainer(max_epochs=max_epochs, max_steps=max_steps, ckpt_dir=out, monitor=monitor, mode=mode,
                            patience=patience, **trainer_kwargs)  # fmt: skip
     ckpt_path = "last" if resume else None
-    if datamodule is not None:
-        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
-    else:
-        trainer.fit(module, train_dataloaders=train_dataloaders, val_dataloaders=val_dataloaders,
-                    ckpt_path=ckpt_path)  # fmt: skip
+    with warnings.catch_warnings():  # check_run_dir made sure the folder is new, empty or this run's
+        warnings.filterwarnings("ignore", message="Checkpoint directory .* exists and is not empty")
+        if datamodule is not None:
+            trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+        else:
+            trainer.fit(module, train_dataloaders=train_dataloaders, val_dataloaders=val_dataloaders,
+                        ckpt_path=ckpt_path)  # fmt: skip
     if best:
         restore_best(module, trainer)
     return trainer

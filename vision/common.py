@@ -1,9 +1,10 @@
 """Shared vision helpers: preprocessing from a pretrained config, input checks, class names, and the
 classifier plumbing (init, head, preprocessing) that Swin, BiFormer and DiNAT have in common."""
 
-from __future__ import annotations
 
+import torch
 from timm.layers import trunc_normal_
+from timm.models import register_notrace_function
 from torch import Tensor, nn
 
 from zoo.errors import InputError
@@ -48,16 +49,34 @@ def class_names(preprocessing: dict, num_classes: int) -> list[str]:
     return [f"class {i}" for i in range(num_classes)]
 
 
-def check_image_batch(x: Tensor, in_chans: int, img_size: tuple[int, int] | None, min_size: int = 1) -> None:
-    """Raise `InputError` unless ``x`` is ``[B, in_chans, H, W]`` of the size the model takes."""
+@torch.jit.ignore
+def check_image_batch(x: Tensor, in_chans: int, img_size: tuple[int, int] | None = None, min_size: int = 1,
+                      weight: Tensor | None = None) -> None:
+    """Raise `InputError` unless ``x`` is a non-empty, finite ``[B, in_chans, H, W]`` float batch the model takes.
+
+    ``weight`` is one of the model's weights: a floating batch of another dtype is refused (named), never cast.
+    Ignored by TorchScript and a leaf for torch.fx (timm's tracing), so scripted/traced models skip it.
+    """
     if not isinstance(x, Tensor) or x.dim() != 4:
-        shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
-        raise InputError(f"expected an image batch [B, {in_chans}, H, W], got {shape}")
+        got = f"shape {tuple(x.shape)}" if isinstance(x, Tensor) else type(x).__name__
+        raise InputError(f"expected an image batch [B, {in_chans}, H, W] (a 4-d tensor), got {got}")
+    if x.shape[0] == 0:
+        raise InputError(f"expected at least one image in the batch [B, {in_chans}, H, W], got an empty batch "
+                         f"of shape {tuple(x.shape)}")
     if x.shape[1] != in_chans:
         raise InputError(
             f"expected {in_chans} channels (RGB; convert grayscale/RGBA images first), got {x.shape[1]} "
             f"in a batch of shape {tuple(x.shape)}"
         )
+    if not x.is_floating_point():
+        raise InputError(
+            f"expected a floating-point image batch (normalised with model.transform), got {x.dtype} of shape "
+            f"{tuple(x.shape)}; convert uint8 pixels with model.transform or x.float() / 255 and normalise"
+        )
+    dtype = None if weight is None else weight.dtype
+    if dtype is not None and x.dtype != dtype:
+        raise InputError(f"expected a {dtype} image batch (the model's weight dtype), got {x.dtype}; "
+                         f"cast with x.to({dtype}) or the model with model.to({x.dtype})")
     if img_size is not None and tuple(x.shape[-2:]) != tuple(img_size):
         raise InputError(
             f"this model takes {img_size[0]}x{img_size[1]} inputs, got {x.shape[-2]}x{x.shape[-1]}; "
@@ -65,6 +84,21 @@ def check_image_batch(x: Tensor, in_chans: int, img_size: tuple[int, int] | None
         )
     if min(x.shape[-2:]) < min_size:
         raise InputError(f"this model needs images of at least {min_size}x{min_size}, got {x.shape[-2]}x{x.shape[-1]}")
+    if not torch.compiler.is_compiling() and not bool(torch.isfinite(x).all()):
+        bad = int((~torch.isfinite(x)).sum())
+        raise InputError(f"expected finite pixel values, got {bad} NaN/inf value(s) in a batch of shape "
+                         f"{tuple(x.shape)}; one non-finite pixel would make every logit NaN")
+
+
+register_notrace_function(check_image_batch)
+
+
+def weight_dtype(model: nn.Module) -> torch.dtype | None:
+    """The dtype of the model's first floating parameter (None when it has none)."""
+    for p in model.parameters():
+        if p.is_floating_point():
+            return p.dtype
+    return None
 
 
 def init_linear_weights(m: nn.Module) -> None:
@@ -79,9 +113,10 @@ def init_linear_weights(m: nn.Module) -> None:
 
 
 class ImageClassifierMixin:
-    """``init_preprocessing`` for every zoo image classifier; ``forward``, ``get_classifier`` and
-    ``reset_classifier`` (timm's names) for one whose ``forward_features`` returns pooled features and whose
-    head is ``self.head = nn.Linear(self.num_features, num_classes)`` (BiFormer, DiNAT).
+    """``init_preprocessing`` for every zoo image classifier, and timm's classifier API (``forward``,
+    ``forward_head``, ``get_classifier``, ``reset_classifier``) for one whose ``forward_features`` returns the
+    unpooled, normed map (``self.output_fmt`` ``"NHWC"`` or ``"NCHW"``) and whose head is
+    ``self.head = nn.Linear(self.num_features, num_classes)`` after average pooling (BiFormer, DiNAT).
 
     Example:
         >>> class Net(ImageClassifierMixin, nn.Module): ...   # defines forward_features, head, num_features
@@ -91,12 +126,28 @@ class ImageClassifierMixin:
         """Build ``self.transform`` (timm eval transform) from ``config.preprocessing``."""
         self.transform = build_transform(dict(getattr(self, "config", {}).get("preprocessing", {}) or {}))
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.forward_features(x))
+    def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
+        if self.global_pool == "avg":
+            x = x.mean(dim=(1, 2)) if self.output_fmt == "NHWC" else x.mean(dim=(2, 3))
+        return x if pre_logits else self.head(x)
 
+    def forward(self, x: Tensor) -> Tensor:
+        return self.forward_head(self.forward_features(x))
+
+    @torch.jit.ignore
     def get_classifier(self) -> nn.Module:
         return self.head
 
-    def reset_classifier(self, num_classes: int) -> None:
+    def reset_classifier(self, num_classes: int, global_pool: str | None = None) -> None:
+        """New ``num_classes``-way head (0: none); ``global_pool`` ``"avg"`` or ``""`` (no pooling)."""
+        if global_pool is not None:
+            check_global_pool(global_pool)
+            self.global_pool = global_pool
         self.num_classes = num_classes
-        self.head = nn.Linear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()
+        self.head = nn.Linear(self.head_hidden_size, num_classes) if num_classes > 0 else nn.Identity()
+
+
+def check_global_pool(global_pool: str) -> str:
+    if global_pool not in ("avg", ""):
+        raise InputError(f"expected global_pool 'avg' or '' (no pooling), got {global_pool!r}")
+    return global_pool

@@ -13,24 +13,43 @@ Example:
     ...             dilations=((1, 4), (1, 2)), num_classes=10)
     >>> net(torch.randn(2, 3, 64, 64)).shape
     torch.Size([2, 10])
+    >>> import timm, zoo.vision                    # importing zoo.vision registers dinat_*/nat_* in timm
+    >>> timm.create_model("dinat_mini", features_only=True)   # timm's contract: features, intermediates, ...
 """
 
-from __future__ import annotations
 
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
+from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from timm.layers import DropPath, Mlp, trunc_normal_
+from timm.models import build_model_with_cfg, checkpoint, generate_default_cfgs, register_notrace_module
+from timm.models import register_model as timm_register_model
+from timm.models._features import feature_take_indices
 from torch import Tensor, nn
 
 from zoo.attention import neighborhood_attention_2d
 from zoo.registry import Metric, ModelEntry, WeightsSource, register_architecture, register_model
-from zoo.vision.common import ImageClassifierMixin, check_image_batch, imagenet_preprocessing, init_linear_weights
+from zoo.vision.common import (
+    ImageClassifierMixin,
+    check_global_pool,
+    check_image_batch,
+    imagenet_preprocessing,
+    init_linear_weights,
+)
 
 __all__ = ["DiNAT", "NeighborhoodAttention2D", "checkpoint_filter_fn"]
 
 
+@torch.jit.ignore
+def _neighborhood_attention(q: Tensor, k: Tensor, v: Tensor, kernel_size: int, dilation: int, rpb: Tensor,
+                            scale: float, dropout_p: float) -> Tensor:
+    """`zoo.attention.neighborhood_attention_2d`, called as Python from TorchScript."""
+    return neighborhood_attention_2d(q, k, v, kernel_size, dilation, rpb=rpb, scale=scale, dropout_p=dropout_p)
+
+
+@register_notrace_module  # shape-dependent padding: a leaf for torch.fx
 class NeighborhoodAttention2D(nn.Module):
     """natten's ``NeighborhoodAttention2D`` (``qkv``, ``rpb``, ``proj``) on ``[B, H, W, C]``.
 
@@ -62,8 +81,8 @@ class NeighborhoodAttention2D(nn.Module):
             x = F.pad(x, (0, 0, 0, pad_r, 0, pad_b))
         H, W = x.shape[1], x.shape[2]
         q, k, v = self.qkv(x).view(B, H, W, 3, self.num_heads, self.head_dim).permute(3, 0, 4, 1, 2, 5).unbind(0)
-        x = neighborhood_attention_2d(q, k, v, self.kernel_size, self.dilation, rpb=self.rpb, scale=self.scale,
-                                      dropout_p=self.attn_drop if self.training else 0.0)
+        x = _neighborhood_attention(q, k, v, self.kernel_size, self.dilation, self.rpb, self.scale,
+                                    self.attn_drop if self.training else 0.0)
         x = x.permute(0, 2, 3, 1, 4).reshape(B, H, W, C)
         if pad_r or pad_b:
             x = x[:, :Hp, :Wp]
@@ -86,6 +105,8 @@ class NATLayer(nn.Module):
         if self.layer_scale:
             self.gamma1 = nn.Parameter(layer_scale * torch.ones(dim))
             self.gamma2 = nn.Parameter(layer_scale * torch.ones(dim))
+        else:  # not parameters (no state-dict keys); keeps the branch below compilable by TorchScript
+            self.gamma1 = self.gamma2 = 1.0
 
     def forward(self, x: Tensor) -> Tensor:
         if not self.layer_scale:
@@ -134,16 +155,26 @@ class NATBlock(nn.Module):
                      qk_scale, drop, attn_drop, drop_path[i], layer_scale)
             for i in range(depth)
         ])
-        self.downsample = ConvDownsampler(dim) if downsample else None
+        self.downsample = ConvDownsampler(dim) if downsample else nn.Identity()
+        self.grad_checkpointing = False
+
+    def forward_blocks(self, x: Tensor) -> Tensor:
+        for blk in self.blocks:
+            if self.grad_checkpointing and not torch.jit.is_scripting():
+                x = checkpoint(blk, x)
+            else:
+                x = blk(x)
+        return x
 
     def forward(self, x: Tensor) -> Tensor:
-        for blk in self.blocks:
-            x = blk(x)
-        return x if self.downsample is None else self.downsample(x)
+        return self.downsample(self.forward_blocks(x))
 
 
 class DiNAT(ImageClassifierMixin, nn.Module):
     """DiNAT (``dilations`` given) or NAT (``dilations=None``) classifier with the official key names.
+
+    timm's model API: ``forward_features`` gives the normed NHWC map, ``forward_head(x, pre_logits)`` pools,
+    ``forward_intermediates``, ``reset_classifier``, ``set_grad_checkpointing``, ``group_matcher``.
 
     Example:
         >>> net = DiNAT(**DINAT_CONFIGS["mini"])            # DiNAT-Mini, random init
@@ -166,12 +197,15 @@ class DiNAT(ImageClassifierMixin, nn.Module):
         drop_rate: float = 0.0,
         attn_drop_rate: float = 0.0,
         layer_scale: float | None = None,
+        global_pool: str = "avg",
     ):
         super().__init__()
         self.num_classes = num_classes
         self.in_chans = in_chans
+        self.global_pool = check_global_pool(global_pool)
+        self.output_fmt = "NHWC"
         self.num_levels = len(depths)
-        self.num_features = int(embed_dim * 2 ** (self.num_levels - 1))
+        self.num_features = self.head_hidden_size = int(embed_dim * 2 ** (self.num_levels - 1))
         self.patch_embed = ConvTokenizer(in_chans, embed_dim)
         self.pos_drop = nn.Dropout(drop_rate)
         dpr = [x.item() for x in torch.linspace(0, drop_path_rate, sum(depths))]
@@ -181,6 +215,8 @@ class DiNAT(ImageClassifierMixin, nn.Module):
                      qk_scale, drop_rate, attn_drop_rate, dpr[sum(depths[:i]): sum(depths[: i + 1])], layer_scale)
             for i in range(self.num_levels)
         ])
+        self.feature_info = [dict(num_chs=int(embed_dim * 2**i), reduction=4 * 2**i, module=f"levels.{i}.blocks")
+                             for i in range(self.num_levels)]
         self.norm = nn.LayerNorm(self.num_features)
         self.head = nn.Linear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()
         self.apply(init_linear_weights)
@@ -189,16 +225,80 @@ class DiNAT(ImageClassifierMixin, nn.Module):
     def no_weight_decay_keywords(self) -> set[str]:
         return {"rpb"}
 
+    @torch.jit.ignore
+    def group_matcher(self, coarse: bool = False) -> dict:
+        return dict(
+            stem=r"^patch_embed",
+            blocks=r"^levels\.(\d+)" if coarse else [
+                (r"^levels\.(\d+)\.blocks\.(\d+)", None),
+                (r"^levels\.(\d+)\.downsample", (99998,)),
+                (r"^norm", (99999,)),
+            ],
+        )
+
+    @torch.jit.ignore
+    def set_grad_checkpointing(self, enable: bool = True) -> None:
+        for level in self.levels:
+            level.grad_checkpointing = enable
+
     def forward_features(self, x: Tensor) -> Tensor:
-        check_image_batch(x, self.in_chans, None, min_size=4)
+        """``[B, C, H, W]`` -> normed ``[B, H/32, W/32, num_features]`` (NHWC, unpooled)."""
+        check_image_batch(x, self.in_chans, None, 4, self.patch_embed.proj[0].weight)
         x = self.pos_drop(self.patch_embed(x))
         for level in self.levels:
             x = level(x)
-        return self.norm(x).mean(dim=(1, 2))
+        return self.norm(x)
+
+    def forward(self, x: Tensor) -> Tensor:  # here, not in the mixin: torch.fx wraps this module's check_image_batch
+        return self.forward_head(self.forward_features(x))
+
+    def forward_intermediates(
+        self,
+        x: Tensor,
+        indices: int | list[int] | None = None,
+        norm: bool = False,
+        stop_early: bool = False,
+        output_fmt: str = "NCHW",
+        intermediates_only: bool = False,
+    ) -> list[Tensor] | tuple[Tensor, list[Tensor]]:
+        """Final features and the output of each level's blocks (before its downsampler), NCHW.
+
+        Example:
+            >>> final, feats = net.forward_intermediates(torch.randn(1, 3, 224, 224))
+        """
+        if output_fmt not in ("NCHW", "NHWC"):
+            raise ValueError(f"output_fmt must be 'NCHW' or 'NHWC', got {output_fmt!r}")
+        check_image_batch(x, self.in_chans, None, 4, self.patch_embed.proj[0].weight)
+        take_indices, max_index = feature_take_indices(self.num_levels, indices)
+        intermediates = []
+        x = self.pos_drop(self.patch_embed(x))
+        last = self.num_levels - 1
+        for i, level in enumerate(self.levels):
+            if stop_early and i > max_index:
+                break
+            x = level.forward_blocks(x)
+            if i in take_indices:
+                inter = self.norm(x) if norm and i == last else x
+                intermediates.append(inter.permute(0, 3, 1, 2).contiguous() if output_fmt == "NCHW" else inter)
+            x = level.downsample(x)
+        if intermediates_only:
+            return intermediates
+        return self.norm(x), intermediates
+
+    def prune_intermediate_layers(self, indices: int | list[int] = 1, prune_norm: bool = False,
+                                  prune_head: bool = True) -> list[int]:
+        """Drop the levels (and optionally norm/head) after the last wanted intermediate."""
+        take_indices, max_index = feature_take_indices(self.num_levels, indices)
+        self.levels = self.levels[: max_index + 1]
+        self.levels[-1].downsample = nn.Identity()
+        if prune_norm or max_index < self.num_levels - 1:
+            self.norm = nn.Identity()
+        if prune_head:
+            self.reset_classifier(0, "")
+        return take_indices
 
 
-
-def checkpoint_filter_fn(state_dict: dict) -> dict:
+def checkpoint_filter_fn(state_dict: dict, model: nn.Module | None = None) -> dict:
     """Official NAT/DiNAT checkpoint -> our state dict (unwraps ``model``/``state_dict``, drops ``module.``).
 
     The released files are raw state dicts in the official key format, which is ours; training
@@ -212,7 +312,7 @@ def checkpoint_filter_fn(state_dict: dict) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
-# configs (SHI-Labs classification/dinat.py, nat.py) and registration
+# configs (SHI-Labs classification/dinat.py, nat.py), timm's pretrained cfgs
 # ---------------------------------------------------------------------------------------------
 
 _D_SHORT = ((1, 8, 1), (1, 4, 1, 4), (1, 2) * 3, (1,) * 5)
@@ -238,28 +338,68 @@ def _jsonable(cfg: dict) -> dict:
             for k, v in cfg.items()}
 
 
+_DINAT_URL = "https://shi-labs.com/projects/dinat/checkpoints/imagenet1k/dinat_{}_in1k_224.pth"
+_NAT_URL = "https://shi-labs.com/projects/nat/checkpoints/CLS/nat_{}.pth"
+_DINAT_TOP1 = {"mini": 81.8, "tiny": 82.7, "small": 83.8, "base": 84.4}
+_NAT_TOP1 = {"mini": 81.8, "tiny": 83.2, "small": 83.7, "base": 84.3}
+
+
+def _create_dinat(variant: str, pretrained: bool = False, **kwargs) -> DiNAT:
+    num_levels = len(kwargs.get("depths", (3, 4, 6, 5)))
+    out_indices = kwargs.pop("out_indices", tuple(range(num_levels)))
+    return build_model_with_cfg(
+        DiNAT, variant, pretrained,
+        pretrained_filter_fn=checkpoint_filter_fn,
+        feature_cfg=dict(feature_cls="getter", out_indices=out_indices),
+        **kwargs,
+    )
+
+
+def _cfg(url: str = "", **kwargs) -> dict:
+    return {
+        "url": url, "num_classes": 1000, "input_size": (3, 224, 224), "pool_size": (7, 7),
+        "crop_pct": 0.875, "interpolation": "bicubic", "mean": IMAGENET_DEFAULT_MEAN, "std": IMAGENET_DEFAULT_STD,
+        "first_conv": "patch_embed.proj.0", "classifier": "head", "license": "mit", **kwargs,
+    }
+
+
+default_cfgs = generate_default_cfgs({
+    **{f"dinat_{size}.in1k": _cfg(_DINAT_URL.format(size), paper_ids="arXiv:2209.15001") for size in DINAT_CONFIGS},
+    **{f"nat_{size}.in1k": _cfg(_NAT_URL.format(size), paper_ids="arXiv:2204.07143") for size in NAT_CONFIGS},
+})
+
+
+def _timm_entrypoint(family: str, size: str, cfg: dict):
+    def entrypoint(pretrained: bool = False, **kwargs) -> DiNAT:
+        return _create_dinat(f"{family}_{size}", pretrained, **{**cfg, "drop_path_rate": _DROP_PATH[size], **kwargs})
+
+    entrypoint.__name__ = entrypoint.__qualname__ = f"{family}_{size}"
+    entrypoint.__doc__ = f"{family.upper() if family == 'nat' else 'DiNAT'}-{size.capitalize()} (224², kernel 7)."
+    entrypoint.__module__ = __name__
+    return entrypoint
+
+
+# ---------------------------------------------------------------------------------------------
+# registration: the zoo's registry, and timm's (both run when zoo.vision is imported)
+# ---------------------------------------------------------------------------------------------
+
 @register_architecture("dinat", domain="vision")
 def dinat(**kwargs) -> DiNAT:
     """DiNAT/NAT builder for the registry (``dilations=None`` gives NAT)."""
     return DiNAT(**kwargs)
 
 
-_DINAT_URL = "https://shi-labs.com/projects/dinat/checkpoints/imagenet1k/dinat_{}_in1k_224.pth"
-_NAT_URL = "https://shi-labs.com/projects/nat/checkpoints/CLS/nat_{}.pth"
-_DINAT_TOP1 = {"mini": 81.8, "tiny": 82.7, "small": 83.8, "base": 84.4}
-_NAT_TOP1 = {"mini": 81.8, "tiny": 83.2, "small": 83.7, "base": 84.3}
-
 for _family, _doc, _configs, _url, _top1, _paper in (
     ("dinat", "DiNAT", DINAT_CONFIGS, _DINAT_URL, _DINAT_TOP1, "https://arxiv.org/abs/2209.15001"),
     ("nat", "NAT", NAT_CONFIGS, _NAT_URL, _NAT_TOP1, "https://arxiv.org/abs/2204.07143"),
 ):
-    for _size, _cfg in _configs.items():
+    for _size, _args in _configs.items():
         register_model(ModelEntry(
             name=f"{_family}-{_size}",
             architecture="dinat",
             domain="vision",
             task="image-classification",
-            model_args={**_jsonable(_cfg), "drop_path_rate": _DROP_PATH[_size]},
+            model_args={**_jsonable(_args), "drop_path_rate": _DROP_PATH[_size]},
             preprocessing=imagenet_preprocessing(crop_pct=0.875, interpolation="bicubic"),
             weights=WeightsSource(url=_url.format(_size), converter=checkpoint_filter_fn),
             license="mit",
@@ -281,27 +421,6 @@ for _family, _doc, _configs, _url, _top1, _paper in (
         ))
 
 
-def _register_in_timm() -> None:
-    """Make ``timm.create_model("dinat_mini")`` etc. build our DiNAT/NAT (no weights)."""
-    from timm.models import is_model
-    from timm.models import register_model as timm_register
-
-    for family, configs in (("dinat", DINAT_CONFIGS), ("nat", NAT_CONFIGS)):
-        for size, cfg in configs.items():
-            name = f"{family}_{size}"
-            if is_model(name):
-                continue
-
-            def factory(pretrained: bool = False, _cfg=cfg, _size=size, **kwargs) -> DiNAT:
-                if pretrained:
-                    raise ValueError("load pretrained DiNAT/NAT with zoo.load(...); timm has no weights for it")
-                for key in ("pretrained_cfg", "pretrained_cfg_overlay", "cache_dir"):
-                    kwargs.pop(key, None)
-                return DiNAT(**{**_cfg, "drop_path_rate": _DROP_PATH[_size], **kwargs})
-
-            factory.__name__ = factory.__qualname__ = name
-            factory.__module__ = __name__
-            timm_register(factory)
-
-
-_register_in_timm()
+for _family, _configs in (("dinat", DINAT_CONFIGS), ("nat", NAT_CONFIGS)):
+    for _size, _cfg_args in _configs.items():
+        timm_register_model(_timm_entrypoint(_family, _size, _cfg_args))

@@ -218,7 +218,7 @@ def transfer_weights(src: torch.nn.Module, dst: torch.nn.Module) -> tuple[list[s
 
 
 def _save_folder(model, folder: Path, *, name: str, base_model: str | None, datasets: list[str], metrics: list[dict],
-                 card_entry) -> Path:
+                 card: dict, training: dict, card_entry) -> Path:
     """``save_pretrained`` with the new identity (new signature when the core has it, else a card entry)."""
     import inspect
 
@@ -226,12 +226,9 @@ def _save_folder(model, folder: Path, *, name: str, base_model: str | None, data
 
     params = inspect.signature(save_pretrained).parameters
     if "results" in params:
-        kw = {"name": name, "datasets": datasets, "results": {"metrics": metrics}}
-        if "base_model" in params:
-            kw["base_model"] = base_model
-        if "overwrite" in params:
-            kw["overwrite"] = True
-        return save_pretrained(model, folder, **kw)
+        kw = {"name": name, "base_model": base_model, "datasets": datasets, "results": {"metrics": metrics},
+              "card": card, "training": training}
+        return save_pretrained(model, folder, **{k: v for k, v in kw.items() if k in params})
     return save_pretrained(model, folder, entry=card_entry)
 
 
@@ -344,8 +341,23 @@ def finetune(name: str, csv: str, *, target: str | None = None, features: str = 
                "test_before_finetune": {"mse": before["mse"], "mae": before["mae"]}},
     )
     base_repo = entry.weights.repo_id if entry is not None and entry.weights is not None else None
+    card_facts = {
+        "task": "forecasting", "description": card.description, "license": card.license, "paper": card.paper,
+        "tags": ["timeseries", "forecasting", architecture, "fine-tuned"],
+        "training_notes": (f"Fine-tuned from {base_name} on {path.name}: scaler (mean / std), columns and frequency "
+                           f"fitted on the file's training rows; {len(fresh)} tensors re-initialised"
+                           f"{' (' + ', '.join(fresh) + ')' if fresh else ''}; test MSE before fine-tuning "
+                           f"{before['mse']:.4f}, after {test['mse']:.4f} (standardised, {path.name} test split)."),
+        "usage": ("```python\nimport pandas as pd\nfrom zoo.hub import from_pretrained\n\n"
+                  "model = from_pretrained(\"path/to/this/folder\")  # or its Hub repo id once published\n"
+                  f"future = model.forecast_df(pd.read_csv({path.name!r}))  # the next {recipe['pred_len']} rows, "
+                  "original units\n```"),
+    }
+    training = {"command": cmd, "recipe": recipe, "seed": recipe["seed"], "threads": torch.get_num_threads(),
+                "epochs_run": trainer.current_epoch, "reinitialised": fresh,
+                "test_before_finetune": {"mse": before["mse"], "mae": before["mae"]}}
     folder = _save_folder(model, out_dir / "model", name=new_name, base_model=base_repo or base_name,
-                          datasets=[path.name], metrics=metrics, card_entry=card)
+                          datasets=[path.name], metrics=metrics, card=card_facts, training=training, card_entry=card)
     log(f"wrote {folder} (load it with zoo.hub.from_pretrained({str(folder)!r}); run files in {out_dir})")
     return {"folder": str(folder), "run_dir": str(out_dir), "before": before, "val": val, "test": test,
             "reinitialised": fresh, "epochs_run": trainer.current_epoch}

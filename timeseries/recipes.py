@@ -2,7 +2,7 @@
 architectures are the papers').
 
 A recipe names the data (LTSF protocol), the architecture and its arguments, and the optimisation
-settings. ``python -m zoo.timeseries.train NAME`` (or ``zoo train NAME``) runs it.
+settings. ``zoo train NAME [key=value ...]`` runs it (``python -m zoo.timeseries.train NAME`` still works).
 """
 
 from __future__ import annotations

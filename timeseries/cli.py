@@ -324,7 +324,9 @@ def finetune(name: str, csv: str, *, target: str | None = None, features: str = 
         f"(standardised with {path.name}'s training rows)")
     cmd = (f"zoo finetune {name} --csv {csv} --target {target} --features {recipe['features']} --pred-len "
            f"{recipe['pred_len']} --epochs {recipe['max_epochs']} --seed {recipe['seed']} --out {out_dir}")
-    protocol = "70/10/20 chronological split of the CSV, every window, MSE/MAE on values standardised with its training rows"
+    split_text = ("the ETT 12/4/4-month split" if dm.name.startswith(("ETTh", "ETTm"))
+                  else "a 70/10/20 chronological split of the CSV")
+    protocol = f"{split_text}, every window, MSE/MAE on values standardised with its training rows"
     metrics = [{"name": m, "value": res[m], "dataset": path.name, "split": split, "protocol": protocol,
                 "command": cmd, "published": None, "published_source": None, "note": None}
                for split, res in (("val", val), ("test", test)) for m in ("mse", "mae")]

@@ -78,7 +78,11 @@ def check_volumes(files: Sequence[str | os.PathLike], modalities: Sequence[str] 
     """
     import nibabel as nib
 
+    if isinstance(files, (str, os.PathLike)):
+        files = [files]
     files = [str(f) for f in files]
+    if not files:
+        raise InputError(f"expected one NIfTI file per modality ({', '.join(modalities or []) or 'the model input'}), got none")
     if modalities is not None and len(files) != len(modalities):
         raise InputError(
             f"this model takes {len(modalities)} modalities ({', '.join(modalities)}) in that order; got {len(files)} file(s)"
@@ -86,22 +90,34 @@ def check_volumes(files: Sequence[str | os.PathLike], modalities: Sequence[str] 
     ref_affine = ref_shape = None
     for i, f in enumerate(files):
         name = modalities[i] if modalities else f"input {i}"
-        if not Path(f).is_file():
+        path = Path(f)
+        if path.is_dir():
+            raise InputError(f"{name}: expected a NIfTI file (.nii or .nii.gz), got the directory {f}")
+        if not path.is_file():
             raise InputError(f"{name}: file not found: {f}")
+        if not path.name.lower().endswith((".nii", ".nii.gz")):
+            raise InputError(f"{name}: expected a NIfTI file (.nii or .nii.gz), got {f}")
         try:
             img = nib.load(f)
-        except Exception as exc:  # noqa: BLE001
-            raise InputError(f"{name}: {f} is not a readable NIfTI file ({type(exc).__name__}: {exc})") from None
-        shape = tuple(int(s) for s in img.shape)
+            shape = tuple(int(s) for s in img.shape)
+            data = np.asanyarray(img.dataobj)
+        except Exception as exc:  # noqa: BLE001 - nibabel raises many types for a bad file
+            raise InputError(f"{name}: expected a readable NIfTI file, got {f} ({type(exc).__name__}: {exc})") from None
         while len(shape) > spatial_dims and shape[-1] == 1:
             shape = shape[:-1]
         if len(shape) != spatial_dims:
             raise InputError(f"{name}: expected a {spatial_dims}D volume, got shape {tuple(img.shape)} from {f}")
         if min(shape) == 0:
-            raise InputError(f"{name}: empty volume (shape {shape}) in {f}")
-        data = np.asanyarray(img.dataobj)
-        if not np.isfinite(data).all() or float(data.max()) == float(data.min()):
-            raise InputError(f"{name}: volume {f} is empty (constant value {float(data.min())}) or has non-finite values")
+            raise InputError(f"{name}: expected a non-empty {spatial_dims}D volume, got shape {shape} (no voxels) in {f}")
+        if not (np.issubdtype(data.dtype, np.number) or data.dtype == np.bool_) or np.iscomplexobj(data):
+            raise InputError(f"{name}: expected real-valued voxels, got dtype {data.dtype} in {f}")
+        finite = np.isfinite(data)
+        if not finite.all():
+            raise InputError(
+                f"{name}: expected finite voxel values, got {int(data.size - finite.sum())} NaN/inf voxel(s) of {data.size} in {f}"
+            )
+        if float(data.max()) == float(data.min()):
+            raise InputError(f"{name}: volume {f} is empty: every voxel has the value {float(data.min())} (expected an image)")
         if ref_shape is None:
             ref_affine, ref_shape = img.affine, shape
             continue

@@ -22,6 +22,7 @@ from monai.inferers import sliding_window_inference
 from torch import nn
 
 from zoo.errors import InputError
+from zoo.io import atomic_write, check_output
 from zoo.medical.data import check_volumes, inference_transforms, logits_to_labels
 
 __all__ = ["predict_logits", "segment", "save_label_volume", "plot_overlay"]
@@ -36,26 +37,32 @@ def predict_logits(model: nn.Module, image: torch.Tensor, pre: Mapping, progress
     )  # fmt: skip
 
 
+NIFTI_SUFFIXES = (".nii.gz", ".nii")
+
+
+def check_outputs(files: Sequence[str | os.PathLike], out=None, plot=None) -> tuple[Path | None, Path | None]:
+    """Refuse, before any work, an ``out`` that is not ``.nii``/``.nii.gz`` or is one of the inputs, and a bad ``plot``."""
+    inputs = [str(f) for f in files]
+    if out is not None:
+        out = check_output(out, inputs=inputs, suffixes=NIFTI_SUFFIXES, what="output label volume")
+    if plot is not None:
+        plot = check_output(plot, inputs=inputs + ([str(out)] if out is not None else []), suffixes=(".png",), what="plot")
+    return out, plot
+
+
 def save_label_volume(labels: np.ndarray, affine: np.ndarray, reference: str, out: str | os.PathLike) -> Path:
     """Write ``labels`` (uint8) as NIfTI with ``affine`` and the reference file's header, atomically."""
     import nibabel as nib
 
-    out = Path(out)
+    out = check_output(out, inputs=[reference], suffixes=NIFTI_SUFFIXES, what="output label volume")
     ref = nib.load(str(reference))
     header = ref.header.copy()
     header.set_data_dtype(np.uint8)
     img = nib.Nifti1Image(labels.astype(np.uint8), affine, header)
     img.set_qform(ref.get_qform(), int(ref.header["qform_code"]))
     img.set_sform(ref.get_sform(), int(ref.header["sform_code"]))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    suffix = ".nii.gz" if out.name.endswith(".nii.gz") else out.suffix
-    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}{suffix}")
-    try:
+    with atomic_write(out) as tmp:  # the temporary name keeps .nii.gz, so nibabel compresses it
         nib.save(img, str(tmp))
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return out
 
 
@@ -75,16 +82,26 @@ def segment(
     grid, so the output has the input's shape, affine and orientation. Returns ``{"labels":
     {value: voxels}, "out": path, "shape": ..., "array": np.ndarray}``.
     """
-    pre = dict(preprocessing if preprocessing is not None else model.config.get("preprocessing", {}))
+    if not isinstance(model, nn.Module) or not hasattr(model, "swinViT") or not hasattr(model, "out"):
+        raise InputError(f"segment expected a Swin UNETR segmentation model (zoo.load of a segmentation entry), got {type(model).__name__}")
+    if preprocessing is None:
+        config = getattr(model, "config", None)
+        preprocessing = config.get("preprocessing", {}) if config is not None else {}
+    pre = dict(preprocessing or {})
+    if isinstance(files, (str, os.PathLike)):
+        raise InputError(f"segment expected a list of NIfTI files (one per modality), got the single path {str(files)!r}; "
+                         f"pass [{str(files)!r}]")  # fmt: skip
     files = [str(f) for f in files]
+    out, plot = check_outputs(files, out, plot)
     spatial_dims = int(getattr(model, "spatial_dims", 3))
-    affine, shape = check_volumes(files, pre.get("modalities"), spatial_dims)
+    in_channels = int(getattr(model, "in_channels", len(files)))
+    mods = pre.get("modalities") or [f"channel {i}" for i in range(in_channels)]
+    affine, shape = check_volumes(files, mods, spatial_dims)
+    if len(files) != in_channels:
+        raise InputError(f"the model takes {in_channels} input channels ({', '.join(mods)}), got {len(files)} file(s)")
     transform = inference_transforms(pre)
     data = transform({"image": files})
     image = data["image"]
-    in_ch = getattr(getattr(model, "encoder1", None), "layer", None)
-    if in_ch is not None and image.shape[0] != in_ch.conv1.conv.in_channels:
-        raise InputError(f"model takes {in_ch.conv1.conv.in_channels} channels, the files give {image.shape[0]}")
     model.eval()
     param = next(model.parameters())
     logits = predict_logits(model, image.as_tensor()[None].to(param.device, param.dtype), pre, progress)[0].cpu()
@@ -136,8 +153,10 @@ def plot_overlay(
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=80)
-    plt.close(fig)
+    out = check_output(out, inputs=[image_file], suffixes=(".png",), what="plot")
+    try:
+        with atomic_write(out) as tmp:
+            fig.savefig(tmp, dpi=80)
+    finally:
+        plt.close(fig)
     return out

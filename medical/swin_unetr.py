@@ -365,6 +365,23 @@ class SwinTransformer(nn.Module):
 # ---------------------------------------------------------------------------------------------
 
 
+def check_input_tensor(x, spatial_dims: int, channels: int, dtype: torch.dtype, what: str) -> None:
+    """Raise `InputError` unless ``x`` is a ``[B, channels, *spatial]`` floating tensor of ``dtype``."""
+    spatial = ", ".join("HWD"[:spatial_dims])
+    want = f"a [B, {channels}, {spatial}] {str(dtype).removeprefix('torch.')} tensor"
+    if not isinstance(x, Tensor):
+        raise InputError(f"{what} expected {want}, got {type(x).__name__}")
+    if x.dim() != spatial_dims + 2:
+        raise InputError(f"{what} (spatial_dims={spatial_dims}) needs a {spatial_dims + 2}D input: expected {want}, "
+                         f"got shape {tuple(x.shape)}")  # fmt: skip
+    if x.dtype != dtype:
+        raise InputError(f"{what} expected {want}, got {x.dtype} of shape {tuple(x.shape)} (cast it with .to({dtype}))")
+    if x.shape[1] != channels:
+        raise InputError(f"{what} expected {want} ({channels} input channels), got {x.shape[1]} channels: shape {tuple(x.shape)}")
+    if x.numel() == 0:
+        raise InputError(f"{what} expected {want}, got an empty tensor of shape {tuple(x.shape)}")
+
+
 class SwinUNETR(nn.Module):
     """Swin UNETR: Swin encoder + UNETR-style CNN decoder with skips, MONAI 1.6 constructor and keys.
 
@@ -413,6 +430,7 @@ class SwinUNETR(nn.Module):
             raise InputError(f"depths and num_heads need 4 stages, got {tuple(depths)} and {tuple(num_heads)}")
         self.patch_size = patch_size
         self.spatial_dims = spatial_dims
+        self.in_channels = in_channels
         self.normalize = normalize
         fs = feature_size
         self.swinViT = SwinTransformer(
@@ -453,11 +471,7 @@ class SwinUNETR(nn.Module):
             )
 
     def forward(self, x_in: Tensor) -> Tensor:
-        if x_in.dim() != self.spatial_dims + 2:
-            raise InputError(
-                f"SwinUNETR (spatial_dims={self.spatial_dims}) needs a {self.spatial_dims + 2}D input [B, C, *spatial], "
-                f"got shape {tuple(x_in.shape)}"
-            )
+        check_input_tensor(x_in, self.spatial_dims, self.in_channels, self.out.conv.conv.weight.dtype, "SwinUNETR")
         self.check_input_size(tuple(x_in.shape[2:]))
         hidden = self.swinViT(x_in, self.normalize)
         enc0 = self.encoder1(x_in)
@@ -501,6 +515,8 @@ class SwinUNETREncoder(nn.Module):
                                        downsample=downsample)  # fmt: skip
 
     def forward(self, x: Tensor) -> list[Tensor]:
+        embed = self.swinViT.patch_embed.proj.weight
+        check_input_tensor(x, embed.dim() - 2, embed.shape[1], embed.dtype, "SwinUNETREncoder")
         return self.swinViT(x, self.normalize)
 
 

@@ -137,12 +137,14 @@ def train(
     seed: int = 0,
     max_minutes: float | None = None,
     progress: bool = True,
+    resume: str | os.PathLike | None = "auto",
 ) -> tuple[nn.Module, dict]:
     """Train ``model`` (built with its ``config``) on ``data`` (see `load_cases`); returns (best model, summary).
 
-    Checkpoints, CSV logs and ``summary.json`` go to ``out_dir``; training resumes from
-    ``out_dir/last.ckpt`` when it exists. Validation (whole volumes, sliding window) every
-    ``val_every`` steps; the best ``val/dice`` weights are restored at the end.
+    Checkpoints (``best.ckpt``, ``last.ckpt``), CSV logs (``logs/version_N/metrics.csv``, ``hparams.yaml``)
+    and ``summary.json`` go to ``out_dir``. ``resume="auto"`` continues from ``out_dir/last.ckpt`` when it
+    exists, None starts afresh. Validation (whole volumes, sliding window) every ``val_every`` steps; the
+    best ``val/dice`` weights are restored at the end. The network trains in train mode (dropout, drop path).
     """
     seed_everything(seed)
     pre = dict(model.config.to_dict().get("preprocessing", {}))
@@ -158,7 +160,7 @@ def train(
         log_every_n_steps=max(1, len(train_dl)), progress_bar=progress, **extra,
     )  # fmt: skip
     t0 = time.time()
-    fit(task, train_dataloaders=train_dl, val_dataloaders=val_dl, trainer=trainer)
+    fit(task, train_dataloaders=train_dl, val_dataloaders=val_dl, trainer=trainer, resume=resume)
     best = trainer.checkpoint_callback.best_model_path
     if best and Path(best).is_file():
         state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]

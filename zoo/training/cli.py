@@ -8,7 +8,8 @@ a registered zoo name (``informer-etth1-h96``), a Hub-form model folder, or a Hu
 ``zoo.hub.from_pretrained``); a ``{class_path: zoo.training.cli.ZooModel, init_args: {name, weights}}``
 mapping says the same with options. Everything else is LightningCLI: subcommands ``fit``, ``validate``,
 ``test``, ``predict``; ``--print_config``; ``--ckpt_path last`` to resume; dotted overrides such as
-``--trainer.max_steps 200``.
+``--trainer.max_steps 200``. In a ``--config`` file, ``$VAR`` / ``${VAR}`` in strings are taken from the
+environment (e.g. ``root: ${ZOO_DATA_DIR}/vision/cifar10/train``).
 
 Example (``examples/configs/timeseries.yaml``)::
 
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -181,8 +183,23 @@ def _expanded_config(value: str, yaml: Any) -> str:
         cfg = yaml.safe_load(path.read_text())
     except yaml.YAMLError as e:
         raise InputError(f"config {value!r} is not valid YAML: {e}") from None
-    new = expand_model_specs(cfg)
+    new = expand_model_specs(_expand_env(cfg))
     return value if new == cfg else yaml.safe_dump(new, sort_keys=False)
+
+
+def _expand_env(cfg: Any) -> Any:
+    """``$VAR`` / ``${VAR}`` in the config's strings from the environment (e.g. ``${ZOO_DATA_DIR}/vision``)."""
+    if isinstance(cfg, dict):
+        return {k: _expand_env(v) for k, v in cfg.items()}
+    if isinstance(cfg, list):
+        return [_expand_env(v) for v in cfg]
+    if isinstance(cfg, str) and "$" in cfg:
+        out = os.path.expandvars(cfg)
+        missing = re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", out)
+        if missing:
+            raise InputError(f"config value {cfg!r} uses the environment variable {missing[0]}, which is not set")
+        return out
+    return cfg
 
 
 def _cli_class():

@@ -50,14 +50,14 @@ def make_datamodule(recipe: dict, data_dir: str | None = None) -> ForecastDataMo
 
 
 def fit(model, dm: ForecastDataModule, recipe: dict, run_dir: Path, log_every: int = 50) -> dict:
-    """Lightning fit with early stopping on val MSE; loads the best weights back into ``model``."""
+    """Lightning fit with early stopping on val MSE (progress bar on a terminal only); loads the best weights back into ``model``."""
     from zoo.training import fit as zoo_fit
     from zoo.training import make_trainer
 
     task = ForecastTask(model, lr=recipe["lr"], features=recipe["features"], lr_decay=recipe.get("lr_decay", 0.5),
                         weight_decay=recipe.get("weight_decay", 0.0))
     trainer = make_trainer(max_epochs=recipe["max_epochs"], ckpt_dir=run_dir, monitor="val/mse", mode="min",
-                           patience=recipe["patience"], progress_bar=False, log_every_n_steps=log_every,
+                           patience=recipe["patience"], progress_bar=None, log_every_n_steps=log_every,
                            enable_model_summary=False, num_sanity_val_steps=0)
     t0 = time.time()
     zoo_fit(task, datamodule=dm, trainer=trainer, resume="auto")  # resumes runs/<name>/last.ckpt after a cut
@@ -161,25 +161,10 @@ def train(name: str, data_dir: str | None = None, out: str = "runs/timeseries", 
 
 
 def publish_run(name: str, out: str = "runs/timeseries", folder: str | None = None) -> Path:
-    """Write ``hub/models/<name>`` from a finished run, with the registry entry's card."""
-    from safetensors.torch import load_file
+    """Write the model folder of a finished run (``hub/models/<name>``, or ``folder``'s parent) via `zoo.timeseries.publish`."""
+    from .publish import publish
 
-    from zoo.hub import save_pretrained
-    from zoo.registry import get_entry
-    from zoo.weights import MODELS_DIR
-
-    run_dir = Path(out) / name
-    result = json.loads((run_dir / "result.json").read_text())
-    recipe = result["recipe"]
-    dm = make_datamodule(recipe)
-    model = build_model(recipe, dm, name=name)
-    model.load_state_dict(load_file(str(run_dir / "best.safetensors")))
-    try:
-        entry = get_entry(name)
-    except KeyError:
-        entry = None
-    dtype = torch.float16 if result["dtype"] == "float16" else None
-    return save_pretrained(model, folder or MODELS_DIR / name, entry=entry, dtype=dtype)
+    return publish([name], out, root=str(Path(folder).parent) if folder else None)[name]
 
 
 def train_command(name: str) -> str:

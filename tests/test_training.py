@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import math
 import subprocess
 import sys
@@ -391,3 +392,93 @@ def test_finetune_run_dir_refusals(tmp_path):
         check_run_dir(tmp_path / "data" / "train.csv")
     assert (tmp_path / "data" / "train.csv").read_text() == "x\n"
     assert check_run_dir(tmp_path / "fresh") == tmp_path / "fresh"
+
+
+# ----------------------------------------------------------------------------------- (7) LightningCLI
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = REPO / "examples" / "configs"
+DATA = Path(__import__("os").environ.get("ZOO_DATA_DIR", REPO.parent / "shared" / "data"))
+TINY = ["--trainer.max_epochs", "1", "--trainer.limit_train_batches", "2", "--trainer.limit_val_batches", "1",
+        "--trainer.enable_model_summary", "false", "--trainer.enable_progress_bar", "false"]  # fmt: skip
+
+
+def _needs(*parts):
+    path = DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"needs the shared data {path} (set ZOO_DATA_DIR)")
+
+
+def _cli_fit(tmp_path, config, *extra):
+    from zoo.training.cli import main
+
+    run = tmp_path / "run"
+    rc = main(["fit", "--config", str(CONFIGS / config), *TINY, "--trainer.default_root_dir", str(run), *extra])
+    assert rc == 0
+    return run / "lightning_logs"
+
+
+def test_cli_fit_forecasting_config_and_resume(tmp_path, monkeypatch):
+    import zoo
+
+    _needs("timeseries", "ETTh1.csv")
+    monkeypatch.setenv("ZOO_DATA_DIR", str(DATA))
+    logs = _cli_fit(tmp_path, "timeseries.yaml")
+    ckpts = logs.parent / "checkpoints"
+    last = torch.load(ckpts / "last.ckpt", weights_only=False)
+    assert last["global_step"] == 2 and (ckpts / "best.ckpt").is_file()
+    # the registered weights were the start, and two Adam steps moved them
+    pretrained = zoo.load("informer-etth1-h96").state_dict()
+    moved = [k for k, v in pretrained.items() if not torch.equal(last["state_dict"][f"model.{k}"], v)]
+    assert moved and len(moved) > len(pretrained) // 2
+    saved = (logs / "version_0" / "config.yaml").read_text()
+    assert "class_path: zoo.training.cli.ZooModel" in saved and "name: informer-etth1-h96" in saved
+    assert "val/mse" in (logs / "version_0" / "metrics.csv").read_text()
+
+    # resume with Lightning's own --ckpt_path last: two more steps, not four
+    logs = _cli_fit(tmp_path, "timeseries.yaml", "--trainer.max_epochs", "2", "--ckpt_path", "last")
+    assert torch.load(logs.parent / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 4
+    rows = (logs / "version_1" / "metrics.csv").read_text().splitlines()
+    epoch = rows[0].split(",").index("epoch")
+    assert {r.split(",")[epoch] for r in rows[1:]} == {"1"}  # epoch 0 was not run again
+
+
+@pytest.mark.parametrize("domain,needs,extra", [
+    ("vision", ("vision", "cifar10"), ["--data.batch_size", "4"]),
+    ("audio", ("audio", "fsdd"), ["--data.batch_size", "2", "--data.val_size", "2", "--data.train_size", "4"]),
+])  # fmt: skip
+def test_cli_fit_domain_configs(tmp_path, monkeypatch, domain, needs, extra):
+    _needs(*needs)
+    monkeypatch.setenv("ZOO_DATA_DIR", str(DATA))
+    logs = _cli_fit(tmp_path, f"{domain}.yaml", *extra)
+    (ckpt,) = [p for p in (logs.parent / "checkpoints").glob("*.ckpt") if p.name != "last.ckpt"][:1]
+    assert torch.load(ckpt, weights_only=False)["global_step"] == 2
+
+
+def test_cli_model_strings_and_errors(tmp_path, monkeypatch, capsys):
+    import yaml
+
+    from zoo.training.cli import ZooModel, _rewrite_argv, expand_model_specs, is_zoo_model_spec, main
+
+    net = ZooModel("dlinear-etth1-h96")
+    assert type(net).__name__ == "DLinear" and not net.training
+    assert [is_zoo_model_spec(v) for v in ("informer-etth1-h96", "my-org/model", str(tmp_path), "torch.nn.Linear",
+                                           "Linear", 3, None)] == [True, True, True, False, False, False, False]
+    spec = {"class_path": "zoo.training.cli.ZooModel", "init_args": {"name": "informer-etth1-h96"}}
+    cfg = {"fit": {"model": {"class_path": "X", "init_args": {"model": "informer-etth1-h96", "lr": 1}}}}
+    assert expand_model_specs(cfg) == {"fit": {"model": {"class_path": "X", "init_args": {"model": spec, "lr": 1}}}}
+    assert expand_model_specs({"model": {"model": "torch.nn.Linear"}}) == {"model": {"model": "torch.nn.Linear"}}
+    assert _rewrite_argv(["fit", "--model.model=informer-etth1-h96"]) == ["fit", "--model.model", json.dumps(spec)]
+
+    config = tmp_path / "c.yaml"
+    config.write_text("model:\n  init_args:\n    model: informer-etth1-h96\ndata:\n  init_args: {data: \"${ZOO_TEST_CSV}\"}\n")
+    monkeypatch.setenv("ZOO_TEST_CSV", "/x/my.csv")
+    (_, _, text) = _rewrite_argv(["fit", "--config", str(config)])
+    assert yaml.safe_load(text) == {"model": {"init_args": {"model": spec}}, "data": {"init_args": {"data": "/x/my.csv"}}}
+    monkeypatch.delenv("ZOO_TEST_CSV")
+    with pytest.raises(InputError, match="uses the environment variable ZOO_TEST_CSV, which is not set"):
+        _rewrite_argv(["fit", "--config", str(config)])
+
+    # an unknown name fails before any work, with close matches, exit code 2
+    rc = main(["fit", "--config", str(CONFIGS / "timeseries.yaml"), "--model.model", "informer-etth1-h69"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "zoo fit: error: unknown model 'informer-etth1-h69'. Did you mean: informer-etth1-h96" in err

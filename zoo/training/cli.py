@@ -119,6 +119,11 @@ def is_zoo_model_spec(value: Any) -> bool:
 
 
 def _zoo_spec(name: str) -> dict:
+    """The ZooModel spec of ``name``; an unknown name fails here, with close matches, before any work."""
+    if not Path(name).is_dir() and name.count("/") != 1:  # not a folder nor a Hub repo id
+        from zoo.registry import get_entry
+
+        get_entry(name)  # UnknownModelError listing close matches
     return {"class_path": ZOO_MODEL, "init_args": {"name": name}}
 
 
@@ -207,7 +212,15 @@ def _cli_class():
 
     class _ZooLightningCLI(LightningCLI):
         """``LightningCLI`` with zoo defaults: any LightningModule/DataModule by class path, a progress bar
-        only on a terminal, and no ``config.yaml`` clash when a run folder is reused."""
+        only on a terminal, checkpoints in ``<default_root_dir>/checkpoints`` (so ``--ckpt_path last`` finds
+        the previous run's ``last.ckpt``), and no ``config.yaml`` clash when a run folder is reused."""
+
+        def instantiate_trainer(self, **kwargs: Any):
+            trainer = super().instantiate_trainer(**kwargs)
+            for cb in trainer.checkpoint_callbacks:
+                if getattr(cb, "dirpath", None) is None:
+                    cb.dirpath = os.path.realpath(os.path.join(trainer.default_root_dir, "checkpoints"))
+            return trainer
 
         def __init__(self, args: Sequence[str] | None = None, run: bool = True, **kwargs: Any) -> None:
             from zoo.training.trainer import progress_bar_default

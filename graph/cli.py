@@ -341,6 +341,7 @@ def run_finetune(args) -> int:
     _check_out_folder(args.out, [args.csv], args.resume)
     _read_csv(args.csv)
     base = _load(args)
+    base._check_reads_molecules()  # a TU-graph model cannot start a SMILES fine-tune
     arch, model_args = _recipe_args(args.name)
     state = base.state_dict()
     args.no_descriptors = not base.descriptors  # the descriptor input is part of the pretrained head

@@ -21,7 +21,7 @@ from torch import nn
 from zoo.errors import InputError
 
 from .data import GraphBatch, collate
-from .features import GraphFeaturizer
+from .features import ATOM_VOCAB, BOND_VOCAB, GraphFeaturizer
 
 
 def _as_list(values, what: str) -> list:
@@ -111,6 +111,18 @@ class GraphModelMixin:
             return raw * self.target_std + self.target_mean
         return torch.sigmoid(raw)
 
+    def _check_reads_molecules(self) -> None:
+        """`InputError` unless this model's vocabularies are the molecule featuriser's (not a TU set's labels)."""
+        node_vocab = [e.num_embeddings for e in self.node_encoder.embeddings]
+        edge_vocab = [e.num_embeddings for e in self.edge_encoder.embeddings]
+        if node_vocab != list(ATOM_VOCAB) or edge_vocab != list(BOND_VOCAB):
+            name = getattr(getattr(self, "config", None) or {}, "get", lambda k: None)("name") or type(self).__name__
+            raise InputError(
+                f"{name} reads graphs with node vocabulary {node_vocab} and edge vocabulary {edge_vocab} (a TU data set's "
+                f"labels), not molecules: expected a model trained on SMILES (node vocabulary {list(ATOM_VOCAB)}); "
+                "use predict_graphs for this one"
+            )
+
     def check_graph(self, g, i: int = 0) -> None:
         """Refuse (`InputError`) a graph dict this model cannot read, naming graph ``i`` and what came.
 
@@ -176,6 +188,7 @@ class GraphModelMixin:
         ``*``, or more atoms than ``max_nodes``); ``"skip"`` warns and returns a NaN row for it.
         ``smiles`` is one string or a non-empty list (tuple, numpy array, pandas Series) of strings.
         """
+        self._check_reads_molecules()
         if isinstance(smiles, str):
             smiles = [smiles]
         smiles = _as_list(smiles, "SMILES strings")

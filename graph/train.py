@@ -5,8 +5,10 @@ model in Hub form and its metrics to ``results.json``.
 
 Example (shell)::
 
-    python -m zoo.graph.train gps-esol --seeds 0 1 2 --out runs/graph/gps-esol
-    python -m zoo.graph.train gps-mutag --seeds 0            # 10-fold CV, accuracy mean ± std
+    zoo train gps-esol --seeds 0 1 2 --out runs/graph/gps-esol
+    zoo train gps-esol epochs=80 optim.lr=5e-4 --seeds 0     # recipe overrides
+    zoo train gps-mutag --seeds 0                           # 10-fold CV, accuracy mean ± std
+    python -m zoo.graph.train gps-esol --seeds 0             # the same, as a module
 
 Example (Python)::
 

@@ -119,6 +119,11 @@ CASES = [
     Case("huge-smiles-shortened", predict(["C" * 600]), InputError, (r"\(600 characters\)", r"600 nodes", r"max_nodes=512")),
     Case("featurizer-wildcard", lambda tmp: __import__("zoo.graph").graph.GraphFeaturizer().from_smiles("[*]O"), InputError,
          (r"atom 0 is a wildcard",)),
+    Case("smiles-on-tu-model", lambda tmp: __import__("zoo").load("gps-mutag").predict_smiles(["CCO"]), InputError,
+         (r"gps-mutag reads graphs with node vocabulary \[8\]", r"not molecules", r"use predict_graphs")),
+    Case("cli-predict-tu-model", lambda tmp: cli("predict", "gps-mutag", "--smiles", "CCO"), CLIError, (r"not molecules",)),
+    Case("cli-finetune-tu-model", lambda tmp: cli("finetune", "gps-mutag", "--csv", write(tmp, "d.csv", _many(20)), "--out",
+                                                  tmp / "o", "--epochs", "1"), CLIError, (r"gps-mutag reads graphs", r"not molecules")),
     # ---- predict_graphs (TU-style graph dicts)
     Case("graph-float-features", graphs({**G, "x": G["x"].astype(float)}), InputError,
          (r"graph 0", r"expected an integer array 'x', got dtype float64 of shape \(3, 9\)")),

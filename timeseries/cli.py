@@ -235,13 +235,14 @@ def _save_folder(model, folder: Path, *, name: str, base_model: str | None, data
 def finetune(name: str, csv: str, *, target: str | None = None, features: str = "M", pred_len: int | None = None,
              out: str | None = None, epochs: int = 3, lr: float | None = None, batch_size: int = 32,
              seed: int = 2021, resume: bool = False, overrides: dict | None = None, progress_bar: bool | None = None,
-             weights: str | None = None, log=print) -> dict:
+             base=None, log=print) -> dict:
     """Fine-tune ``name`` (a registered model or a Hub-form folder) on the user's CSV.
 
     Everything about the data is fitted on the USER's rows: columns, frequency and the scaler (mean /
     std of the CSV's training rows, 70/10/20 chronological split). The run directory ``out`` keeps
     ``best.ckpt``, ``last.ckpt`` and ``logs/version_N/{metrics.csv,hparams.yaml}``; ``resume=True``
-    continues it from ``last.ckpt``. The fine-tuned model is written in Hub form to ``<out>/model``
+    continues it from ``last.ckpt``. ``base``: the starting model when not ``name``'s registered weights
+    (``zoo finetune NAME --weights ...``). The fine-tuned model is written in Hub form to ``<out>/model``
     with its own name, the user's data set and the validation/test MSE/MAE measured on the user's split.
 
     Example:
@@ -262,7 +263,7 @@ def finetune(name: str, csv: str, *, target: str | None = None, features: str = 
     path = Path(csv)
     if not path.is_file():
         raise InputError(f"expected an existing CSV file for --csv, got {str(path)!r} (not found)")
-    base = _load(weights) if weights else _load(name)
+    base = base if base is not None else _load(name)
     cfg = base.config
     try:
         entry = get_entry(cfg.get("name") or name)
@@ -374,7 +375,7 @@ def finetune_run(args) -> int:
     res = finetune(args.name, csv, target=args.target, features=args.features, pred_len=args.pred_len, out=args.out,
                    epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed,
                    resume=getattr(args, "resume", False), overrides=getattr(args, "overrides", None) or None,
-                   weights=getattr(args, "weights", None),
+                   base=_load(args),
                    log=(lambda m: print(m, file=sys.stderr)) if getattr(args, "json", False) else print)
     if getattr(args, "json", False):
         print(json.dumps(res))

@@ -68,9 +68,11 @@ class ForecastTask(ZooModule):
     Logs ``{stage}/loss`` (the base) and ``{stage}/mse``, ``{stage}/mae`` (torchmetrics); early stopping
     and checkpoints monitor ``val/mse``.
 
-    Example:
-        >>> task = ForecastTask(model, lr=1e-4)
-        >>> fit(task, datamodule=dm, trainer=make_trainer(max_epochs=6, ckpt_dir="runs/x", monitor="val/mse"))
+    Example (a plain Lightning loop; the zoo's ``make_trainer``/``fit`` add checkpoints and resume):
+        >>> model = zoo.load("dlinear-etth1")                       # eval mode; the fit switches to train
+        >>> dm = ForecastDataModule("my.csv", target="load")
+        >>> lightning.Trainer(max_epochs=3).fit(ForecastTask(model, lr=1e-4), dm)
+        >>> model.config["preprocessing"] = dm.preprocessing()      # the scaler of my.csv's training rows
     """
 
     def __init__(self, model: nn.Module, lr: float = 1e-4, features: str = "M", weight_decay: float = 0.0,

@@ -43,7 +43,8 @@ def _read_csv(path: str, what: str = "--csv"):
     except pd.errors.EmptyDataError:
         raise InputError(f"{what}: expected a CSV file with a header row and molecules, got the empty file {path!r}") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(f"{what}: expected a comma-separated text file, got {path!r} that pandas cannot read ({exc})".strip()) from None
+        raise InputError(f"{what}: expected a comma-separated text file, got {path!r} that pandas cannot read "
+                         f"({str(exc).strip()})") from None
     if df.empty:
         raise InputError(f"{what}: expected at least one row of molecules, got a header only ({list(df.columns)}) in {path!r}")
     return df

@@ -84,7 +84,7 @@ def load_csv(path: str | os.PathLike, smiles_column: str = "smiles", target_colu
     try:
         df = pd.read_csv(path)
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(f"expected a CSV file with a header row, got {str(path)!r} that pandas cannot read ({exc})") from None
+        raise InputError(f"expected a CSV file with a header row, got {str(path)!r} that pandas cannot read ({str(exc).strip()})") from None
     if smiles_column not in df.columns:
         raise InputError(f"{path}: expected a SMILES column {smiles_column!r}, got columns {list(df.columns)}")
     targets = target_columns or [c for c in df.columns if c != smiles_column and pd.api.types.is_numeric_dtype(df[c])]
@@ -195,6 +195,8 @@ def moleculenet_split(name: str, method: str = "default", seed: int = 0, fractio
 def stratified_kfold(labels: np.ndarray, k: int = 10, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
     """``k`` (train, test) position pairs; every class is shuffled and dealt round-robin into the folds."""
     labels = np.asarray(labels)
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 2 <= k <= len(labels):
+        raise InputError(f"k must be an integer from 2 to the number of graphs ({len(labels)}), got {k!r}")
     rng = np.random.default_rng(seed)
     fold_of = np.empty(len(labels), dtype=np.int64)
     start = 0

@@ -158,6 +158,8 @@ CASES = [
     Case("split-unknown-method", lambda tmp: __import__("zoo.graph.data").graph.data.split_table(
         __import__("zoo.graph").graph.load_csv(write(tmp, "t.csv", GOOD)), "temporal"), InputError,
          (r"unknown split method 'temporal'", r"'random' or 'scaffold'")),
+    Case("kfold-k-zero", lambda tmp: __import__("zoo.graph").graph.stratified_kfold(np.array([0, 1, 0, 1]), k=0), InputError,
+         (r"k must be an integer from 2 to the number of graphs \(4\), got 0",)),
     # ---- zoo predict
     Case("cli-wildcard", lambda tmp: cli("predict", MODEL, "--smiles", "CCO", "[*]CC"), CLIError, (r"input 1", r"atom 0 is a wildcard")),
     Case("cli-invalid-smiles", lambda tmp: cli("predict", MODEL, "--smiles", "C1CC("), CLIError, (r"invalid SMILES 'C1CC\('",)),

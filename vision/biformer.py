@@ -12,21 +12,60 @@ Example:
     >>> net = BiFormer(**BIFORMER_CONFIGS["tiny"])                 # BiFormer-T, random init
     >>> net(torch.randn(1, 3, 224, 224)).shape
     torch.Size([1, 1000])
+    >>> import timm, zoo.vision                  # importing zoo.vision registers biformer_* in timm
+    >>> timm.create_model("biformer_tiny", features_only=True)   # timm's contract: features, intermediates, ...
 """
-
-from __future__ import annotations
 
 from collections.abc import Sequence
 
 import torch
+from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from timm.layers import DropPath
+from timm.models import (
+    build_model_with_cfg,
+    checkpoint_seq,
+    generate_default_cfgs,
+    register_notrace_function,
+    register_notrace_module,
+)
+from timm.models import register_model as timm_register_model
+from timm.models._features import feature_take_indices
 from torch import Tensor, nn
 
 from zoo.attention import attend, bilevel_routing_attention
+from zoo.errors import InputError
 from zoo.registry import Metric, ModelEntry, WeightsSource, register_architecture, register_model
-from zoo.vision.common import ImageClassifierMixin, check_image_batch, imagenet_preprocessing, init_linear_weights
+from zoo.vision.common import (
+    ImageClassifierMixin,
+    check_global_pool,
+    check_image_batch,
+    imagenet_preprocessing,
+    init_linear_weights,
+)
 
 __all__ = ["BiFormer", "BiLevelRoutingAttention", "checkpoint_filter_fn"]
+
+
+@torch.jit.ignore
+def _routing_attention(q: Tensor, k: Tensor, v: Tensor, num_windows: int, topk: int, scale: float) -> Tensor:
+    """`zoo.attention.bilevel_routing_attention`, called as Python from TorchScript."""
+    return bilevel_routing_attention(q, k, v, num_windows=num_windows, topk=topk, scale=scale)
+
+
+@torch.jit.ignore
+def _attend(q: Tensor, k: Tensor, v: Tensor, scale: float) -> Tensor:
+    """`zoo.attention.attend`, called as Python from TorchScript."""
+    return attend(q, k, v, scale=scale)
+
+
+@torch.jit.ignore
+def check_image_sides(x: Tensor, stride: int) -> None:
+    if x.shape[-2] % stride or x.shape[-1] % stride:
+        raise InputError(f"BiFormer needs image sides divisible by {stride} (32 x n_win), "
+                         f"got {x.shape[-2]}x{x.shape[-1]}")
+
+
+register_notrace_function(check_image_sides)
 
 
 class QKVLinear(nn.Module):
@@ -38,9 +77,11 @@ class QKVLinear(nn.Module):
         self.qkv = nn.Linear(dim, qk_dim + qk_dim + dim, bias=bias)
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        return self.qkv(x).split([self.qk_dim, self.qk_dim, self.dim], dim=-1)
+        qkv = self.qkv(x)
+        return qkv[..., : self.qk_dim], qkv[..., self.qk_dim: 2 * self.qk_dim], qkv[..., 2 * self.qk_dim:]
 
 
+@register_notrace_module  # shape checks: a leaf for torch.fx
 class BiLevelRoutingAttention(nn.Module):
     """Legacy BRA (``param_attention="qkvo"``, no kv downsampling, non-differentiable hard routing).
 
@@ -66,16 +107,16 @@ class BiLevelRoutingAttention(nn.Module):
             raise ValueError(f"feature map {H}x{W} is not divisible by n_win={self.n_win}")
         q, k, v = self.qkv(x)
         lepe = self.lepe(v.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
-
-        def heads(t: Tensor) -> Tensor:  # [B, H, W, h*d] -> [B, h, H, W, d]
-            return t.view(B, H, W, self.num_heads, -1).permute(0, 3, 1, 2, 4)
-
-        out = bilevel_routing_attention(heads(q), heads(k), heads(v), num_windows=self.n_win, topk=self.topk,
-                                        scale=self.scale)
+        # [B, H, W, h*d] -> [B, h, H, W, d]
+        q = q.reshape(B, H, W, self.num_heads, -1).permute(0, 3, 1, 2, 4)
+        k = k.reshape(B, H, W, self.num_heads, -1).permute(0, 3, 1, 2, 4)
+        v = v.reshape(B, H, W, self.num_heads, -1).permute(0, 3, 1, 2, 4)
+        out = _routing_attention(q, k, v, self.n_win, self.topk, self.scale)
         out = out.permute(0, 2, 3, 1, 4).reshape(B, H, W, C)
         return self.wo(out + lepe)
 
 
+@register_notrace_module
 class AttentionLePE(nn.Module):
     """Global multi-head attention + depthwise-conv positional term on the input (upstream ``_common.py``)."""
 
@@ -90,8 +131,9 @@ class AttentionLePE(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         B, H, W, C = x.shape
         lepe = self.lepe(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1).reshape(B, H * W, C)
-        q, k, v = self.qkv(x.reshape(B, H * W, C)).view(B, H * W, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)
-        out = attend(q, k, v, scale=self.scale).transpose(1, 2).reshape(B, H * W, C)
+        qkv = self.qkv(x.reshape(B, H * W, C)).view(B, H * W, 3, self.num_heads, -1)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+        out = _attend(q, k, v, self.scale).transpose(1, 2).reshape(B, H * W, C)
         return self.proj(out + lepe).view(B, H, W, C)
 
 
@@ -123,7 +165,16 @@ class Block(nn.Module):
 
 
 class BiFormer(ImageClassifierMixin, nn.Module):
-    """BiFormer classifier with the official key names (``downsample_layers``, ``stages``, ``norm``, ``head``)."""
+    """BiFormer classifier with the official key names (``downsample_layers``, ``stages``, ``norm``, ``head``).
+
+    timm's model API: ``forward_features`` gives the normed NCHW map, ``forward_head(x, pre_logits)`` pools,
+    ``forward_intermediates``, ``reset_classifier``, ``set_grad_checkpointing``, ``group_matcher``.
+
+    Example:
+        >>> net = BiFormer(**BIFORMER_CONFIGS["tiny"], num_classes=10)
+        >>> net(torch.randn(1, 3, 224, 224)).shape
+        torch.Size([1, 10])
+    """
 
     def __init__(
         self,
@@ -140,10 +191,14 @@ class BiFormer(ImageClassifierMixin, nn.Module):
         qk_dims: Sequence[int] = (64, 128, 256, 512),
         mlp_ratios: Sequence[float] = (3, 3, 3, 3),
         before_attn_dwconv: int = 3,
+        global_pool: str = "avg",
     ):
         super().__init__()
         self.num_classes, self.in_chans, self.n_win = num_classes, in_chans, n_win
-        self.num_features = embed_dim[-1]
+        self.global_pool = check_global_pool(global_pool)
+        self.output_fmt = "NCHW"
+        self.num_features = self.head_hidden_size = embed_dim[-1]
+        self.grad_checkpointing = False
         stem = nn.Sequential(
             nn.Conv2d(in_chans, embed_dim[0] // 2, 3, stride=2, padding=1), nn.BatchNorm2d(embed_dim[0] // 2),
             nn.GELU(),
@@ -164,26 +219,85 @@ class BiFormer(ImageClassifierMixin, nn.Module):
                 for j in range(d)
             ]))
             cur += d
+        self.feature_info = [dict(num_chs=embed_dim[i], reduction=4 * 2**i, module=f"stages.{i}")
+                             for i in range(len(depth))]
         self.norm = nn.BatchNorm2d(embed_dim[-1])
         self.head = nn.Linear(embed_dim[-1], num_classes) if num_classes > 0 else nn.Identity()
         self.apply(init_linear_weights)
 
+    @torch.jit.ignore
+    def group_matcher(self, coarse: bool = False) -> dict:
+        return dict(
+            stem=r"^downsample_layers\.0",
+            blocks=r"^stages\.(\d+)" if coarse else [
+                (r"^downsample_layers\.(\d+)", (0,)),
+                (r"^stages\.(\d+)\.(\d+)", None),
+                (r"^norm", (99999,)),
+            ],
+        )
+
+    @torch.jit.ignore
+    def set_grad_checkpointing(self, enable: bool = True) -> None:
+        self.grad_checkpointing = enable
+
     def forward_features(self, x: Tensor) -> Tensor:
-        check_image_batch(x, self.in_chans, None)
-        stride = 32 * self.n_win
-        if x.shape[-2] % stride or x.shape[-1] % stride:
-            from zoo.errors import InputError
-
-            raise InputError(
-                f"BiFormer needs image sides divisible by {stride} (32 x n_win), got {x.shape[-2]}x{x.shape[-1]}"
-            )
+        """``[B, C, H, W]`` -> normed ``[B, num_features, H/32, W/32]`` (NCHW, unpooled)."""
+        check_image_batch(x, self.in_chans, None, 1, self.downsample_layers[0][0].weight)
+        check_image_sides(x, 32 * self.n_win)
         for down, stage in zip(self.downsample_layers, self.stages):
-            x = stage(down(x))
-        return self.norm(x).flatten(2).mean(-1)
+            x = down(x)
+            x = checkpoint_seq(stage, x) if self.grad_checkpointing and not torch.jit.is_scripting() else stage(x)
+        return self.norm(x)
+
+    def forward(self, x: Tensor) -> Tensor:  # here, not in the mixin: torch.fx wraps this module's checks
+        return self.forward_head(self.forward_features(x))
+
+    def forward_intermediates(
+        self,
+        x: Tensor,
+        indices: int | list[int] | None = None,
+        norm: bool = False,
+        stop_early: bool = False,
+        output_fmt: str = "NCHW",
+        intermediates_only: bool = False,
+    ) -> list[Tensor] | tuple[Tensor, list[Tensor]]:
+        """Final features and each stage's output (NCHW).
+
+        Example:
+            >>> final, feats = net.forward_intermediates(torch.randn(1, 3, 224, 224))
+        """
+        if output_fmt != "NCHW":
+            raise ValueError(f"output_fmt must be 'NCHW', got {output_fmt!r}")
+        check_image_batch(x, self.in_chans, None, 1, self.downsample_layers[0][0].weight)
+        check_image_sides(x, 32 * self.n_win)
+        take_indices, max_index = feature_take_indices(len(self.stages), indices)
+        intermediates = []
+        last = len(self.stages) - 1
+        for i, (down, stage) in enumerate(zip(self.downsample_layers, self.stages)):
+            if stop_early and i > max_index:
+                break
+            x = down(x)
+            x = checkpoint_seq(stage, x) if self.grad_checkpointing and not torch.jit.is_scripting() else stage(x)
+            if i in take_indices:
+                intermediates.append(self.norm(x) if norm and i == last else x)
+        if intermediates_only:
+            return intermediates
+        return self.norm(x), intermediates
+
+    def prune_intermediate_layers(self, indices: int | list[int] = 1, prune_norm: bool = False,
+                                  prune_head: bool = True) -> list[int]:
+        """Drop the stages (and optionally norm/head) after the last wanted intermediate."""
+        take_indices, max_index = feature_take_indices(len(self.stages), indices)
+        self.stages = self.stages[: max_index + 1]
+        self.downsample_layers = self.downsample_layers[: max_index + 1]
+        if prune_norm or max_index < len(self.feature_info) - 1:
+            self.norm = nn.Identity()
+        if prune_head:
+            self.reset_classifier(0, "")
+        return take_indices
 
 
-
-def checkpoint_filter_fn(state_dict: dict) -> dict:
+def checkpoint_filter_fn(state_dict: dict, model: nn.Module | None = None) -> dict:
     """Released BiFormer checkpoint (``{"model": state_dict, ...}``) -> our state dict."""
     if isinstance(state_dict.get("model"), dict):
         state_dict = state_dict["model"]
@@ -204,19 +318,58 @@ _URLS = {  # the README's OneDrive links; no hashes are published
 _TOP1 = {"tiny": 81.4, "small": 83.8, "base": 84.3}
 
 
+def _create_biformer(variant: str, pretrained: bool = False, **kwargs) -> BiFormer:
+    out_indices = kwargs.pop("out_indices", tuple(range(len(kwargs.get("depth", (2, 2, 8, 2))))))
+    return build_model_with_cfg(
+        BiFormer, variant, pretrained,
+        pretrained_filter_fn=checkpoint_filter_fn,
+        feature_cfg=dict(feature_cls="getter", out_indices=out_indices),
+        kwargs_filter=("img_size",),  # any multiple of 32 * n_win works; fixed_input_size steers timm's tests to 224
+        **kwargs,
+    )
+
+
+def _cfg(**kwargs) -> dict:
+    # no url: the released files sit behind OneDrive share links that all end in ".../root/content", which
+    # timm's URL cache would store under one file name; load them with zoo.load("biformer-tiny") instead
+    return {
+        "url": "", "num_classes": 1000, "input_size": (3, 224, 224), "fixed_input_size": True, "pool_size": (7, 7),
+        "crop_pct": 0.875, "interpolation": "bicubic", "mean": IMAGENET_DEFAULT_MEAN, "std": IMAGENET_DEFAULT_STD,
+        "first_conv": "downsample_layers.0.0", "classifier": "head", "license": "mit", "paper_ids": "arXiv:2303.08810",
+        **kwargs,
+    }
+
+
+default_cfgs = generate_default_cfgs({f"biformer_{size}": _cfg() for size in BIFORMER_CONFIGS})
+
+
+def _timm_entrypoint(size: str, cfg: dict):
+    def entrypoint(pretrained: bool = False, **kwargs) -> BiFormer:
+        return _create_biformer(f"biformer_{size}", pretrained, **{**cfg, **kwargs})
+
+    entrypoint.__name__ = entrypoint.__qualname__ = f"biformer_{size}"
+    entrypoint.__doc__ = f"BiFormer-{size[0].upper()} (224²)."
+    entrypoint.__module__ = __name__
+    return entrypoint
+
+
+# ---------------------------------------------------------------------------------------------
+# registration: the zoo's registry, and timm's (both run when zoo.vision is imported)
+# ---------------------------------------------------------------------------------------------
+
 @register_architecture("biformer", domain="vision")
 def biformer(**kwargs) -> BiFormer:
     """BiFormer builder for the registry."""
     return BiFormer(**kwargs)
 
 
-for _size, _cfg in BIFORMER_CONFIGS.items():
+for _size, _args in BIFORMER_CONFIGS.items():
     register_model(ModelEntry(
         name=f"biformer-{_size}",
         architecture="biformer",
         domain="vision",
         task="image-classification",
-        model_args={k: list(v) for k, v in _cfg.items()},
+        model_args={k: list(v) for k, v in _args.items()},
         preprocessing=imagenet_preprocessing(crop_pct=0.875, interpolation="bicubic"),
         weights=WeightsSource(url=_URLS[_size], filename=f"biformer_{_size}_in1k.pth", converter=checkpoint_filter_fn),
         license="mit",
@@ -235,26 +388,5 @@ for _size, _cfg in BIFORMER_CONFIGS.items():
     ))
 
 
-def _register_in_timm() -> None:
-    """Make ``timm.create_model("biformer_tiny")`` etc. build our BiFormer (no weights)."""
-    from timm.models import is_model
-    from timm.models import register_model as timm_register
-
-    for size, cfg in BIFORMER_CONFIGS.items():
-        name = f"biformer_{size}"
-        if is_model(name):
-            continue
-
-        def factory(pretrained: bool = False, _cfg=cfg, **kwargs) -> BiFormer:
-            if pretrained:
-                raise ValueError("load pretrained BiFormer with zoo.load(...); timm has no weights for it")
-            for key in ("pretrained_cfg", "pretrained_cfg_overlay", "cache_dir"):
-                kwargs.pop(key, None)
-            return BiFormer(**{**_cfg, **kwargs})
-
-        factory.__name__ = factory.__qualname__ = name
-        factory.__module__ = __name__
-        timm_register(factory)
-
-
-_register_in_timm()
+for _size, _cfg_args in BIFORMER_CONFIGS.items():
+    timm_register_model(_timm_entrypoint(_size, _cfg_args))

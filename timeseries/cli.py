@@ -130,12 +130,15 @@ def plot_forecast(history, forecast, path: str | Path, columns: list[str] | None
     if title:
         fig.suptitle(title)
     fig.tight_layout()
+    from zoo.io import atomic_write
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
+    try:
+        with atomic_write(path) as tmp:
+            fig.savefig(tmp, dpi=110, format="png")
+    finally:
+        plt.close(fig)
     return path
 
 
@@ -172,7 +175,7 @@ def forecast_run(args) -> int:
         print(f"wrote plot {plot}", file=sys.stderr if getattr(args, "json", False) else sys.stdout)
     if getattr(args, "json", False):
         print(json.dumps({"rows": len(fut), "out": str(out) if out else None, "plot": str(plot) if plot else None,
-                          "forecast": json.loads(fut.to_json(orient="records", date_format="iso"))}))
+                          "forecast": fut.astype({args.date_col: str}).to_dict(orient="records")}, default=float))
     return 0
 
 
@@ -251,6 +254,7 @@ def finetune(name: str, csv: str, *, target: str | None = None, features: str = 
     """
     import lightning as L
 
+    from zoo.io import atomic_write_bytes
     from zoo.registry import Metric, ModelEntry, get_entry
     from zoo.training import check_run_dir
     from zoo.training import finetune as zoo_finetune
@@ -317,7 +321,7 @@ def finetune(name: str, csv: str, *, target: str | None = None, features: str = 
     trainer = zoo_finetune(task, dm, out=out_dir, resume=resume, max_epochs=recipe["max_epochs"], monitor="val/mse",
                            patience=recipe["patience"], progress_bar=progress_bar, log_every_n_steps=10,
                            enable_model_summary=False, num_sanity_val_steps=0)
-    (out_dir / "recipe.json").write_text(json.dumps(recipe, indent=2, sort_keys=True) + "\n")
+    atomic_write_bytes(out_dir / "recipe.json", (json.dumps(recipe, indent=2, sort_keys=True) + "\n").encode())
     val = evaluate(model, dm.val_dataloader(), recipe["features"])
     test = evaluate(model, dm.test_dataloader(), recipe["features"])
     model.eval()

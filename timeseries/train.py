@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from zoo.io import atomic_write_bytes
 from zoo.loading import build
 
 from .data import ForecastDataModule
@@ -153,7 +154,7 @@ def train(name: str, data_dir: str | None = None, out: str = "runs/timeseries", 
     from safetensors.torch import save_file
 
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(run_dir / "best.safetensors"))
-    (run_dir / "result.json").write_text(json.dumps(result, indent=2))
+    atomic_write_bytes(run_dir / "result.json", json.dumps(result, indent=2).encode())
     print(json.dumps({k: result[k] for k in ("name", "test", "test_fp16", "dtype", "params", "best_epoch")}))
     if publish:
         publish_run(name, out)

@@ -122,7 +122,12 @@ def _finetune_out_holds_csv(tmp, files):
     return cli("finetune", "dlinear-etth1", "--csv", files[0], "--out", tmp, "--epochs", "1")
 
 
+def _out_is_data(tmp, files):
+    return cli("forecast", "dlinear-etth1", "--data", files[0], "--out", files[0])
+
+
 fn_out_in, after_out_in = protect(lambda tmp: [ett_csv(tmp)], _out_is_input)
+fn_out_data, after_out_data = protect(lambda tmp: [ett_csv(tmp)], _out_is_data)
 fn_spelling, after_spelling = protect(lambda tmp: [ett_csv(tmp)], _out_is_input_other_spelling)
 fn_plot_in, after_plot_in = protect(lambda tmp: [ett_csv(tmp)], _plot_is_input)
 fn_out_dir, after_out_dir = protect(_make_csv_and_dir, _out_is_existing_dir)
@@ -140,6 +145,10 @@ def _no_file(name):
 CASES = [
     # --- data loss: refused before any work, the user's files byte-identical
     Case("cli-forecast-out-equals-csv", fn_out_in, CLIError, (r"same file as the input", r"hist\.csv"), after_out_in),
+    Case("cli-forecast-out-equals-data", fn_out_data, CLIError, (r"same file as the input", r"hist\.csv"), after_out_data),
+    Case("cli-finetune-target-missing",
+         lambda tmp: cli("finetune", "dlinear-etth1", "--csv", ett_csv(tmp, n=1200), "--target", "load", "--out", tmp / "ft"),
+         CLIError, (r"target column 'load' not in", r"OT"), _no_file("ft")),
     Case("cli-forecast-out-equals-csv-other-spelling", fn_spelling, CLIError, (r"same file as the input",), after_spelling),
     Case("cli-forecast-plot-equals-csv", fn_plot_in, CLIError, (r"plot .* same file as the input", r"hist\.csv"), after_plot_in),
     Case("cli-forecast-out-is-a-folder", fn_out_dir, CLIError, (r"expected an output file path", r"existing directory"),

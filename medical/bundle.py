@@ -244,7 +244,7 @@ def bundle_configs(model: nn.Module) -> tuple[dict, dict]:
                                  "value_range": [], "is_patch_data": True,
                                  "channel_def": {str(i): m for i, m in enumerate(modalities)}}},  # fmt: skip
             "outputs": {"pred": {"type": "image", "format": "labels" if pre.get("output", "softmax") != "sigmoid" else "classes",
-                                 "num_channels": channels, "spatial_shape": roi, "dtype": "float32", "value_range": [],
+                                 "modality": "n/a", "num_channels": channels, "spatial_shape": roi, "dtype": "float32", "value_range": [],
                                  "is_patch_data": True, "channel_def": value_names}},  # fmt: skip
         },
     }

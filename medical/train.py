@@ -153,9 +153,9 @@ def train(
     task = SegmentationTask(model, optim=optim, preprocessing=pre)
     out_dir = Path(out_dir)
     extra = {"max_time": {"minutes": max_minutes}} if max_minutes else {}
-    epochs = max(1, -(-max_steps // len(train_dl)))
     trainer = make_trainer(
-        max_epochs=epochs, max_steps=max_steps, ckpt_dir=out_dir, monitor="val/dice", mode="max",
+        max_epochs=-1, max_steps=max_steps,  # max_steps ends the run, also when it resumes in a later epoch
+        ckpt_dir=out_dir, monitor="val/dice", mode="max",
         check_val_every_n_epoch=max(1, val_every // len(train_dl)), num_sanity_val_steps=0,
         log_every_n_steps=max(1, len(train_dl)), progress_bar=progress, **extra,
     )  # fmt: skip

@@ -280,9 +280,10 @@ def test_cli_segment_and_bundle_round_trip(tmp_path, tiny_model, registry_sandbo
     files = _volumes(tmp_path, seed=3)
     argv = ["segment", name, "--modalities", f"t1c={files[1]}", f"flair={files[0]}", "--out", str(tmp_path / "cli.nii.gz")]
     assert main(argv + ["--no-progress"]) == 0
-    assert main(["export-bundle", name, str(tmp_path / "bundle")]) == 0
-    for rel in ("configs/metadata.json", "configs/inference.json", "models/model.pt", "docs/README.md", "LICENSE"):
-        assert (tmp_path / "bundle" / rel).is_file()
+    assert main(["export-bundle", name, "--out", str(tmp_path / "bundle")]) == 0
+    for rel in ("configs/metadata.json", "configs/inference.json", "configs/train.json", "configs/logging.conf",
+                "models/model.pt", "docs/README.md", "docs/data_license.txt", "LICENSE"):  # fmt: skip
+        assert (tmp_path / "bundle" / rel).is_file(), rel
     proc = subprocess.run(
         [sys.executable, "-m", "monai.bundle", "run", "--config_file", str(tmp_path / "bundle/configs/inference.json"),
          "--meta_file", str(tmp_path / "bundle/configs/metadata.json"), "--bundle_root", str(tmp_path / "bundle"),
@@ -349,3 +350,197 @@ def test_trained_brats_subset_reproduces_card_dice():
         if m.split == "test":
             region = m.name.split()[-1]
             assert abs(m.value - float(np.mean([c[region] for c in pinned.values()]))) <= 1e-4
+
+
+# ----------------------------------------------------------------------------- safe outputs
+
+
+def test_segment_refuses_bad_out_before_inference_and_writes_atomically(tmp_path, tiny_model, monkeypatch):
+    from zoo.medical import infer
+
+    files = _volumes(tmp_path)
+    before = [open(f, "rb").read() for f in files]
+    called = []
+    monkeypatch.setattr(infer, "predict_logits", lambda *a, **k: called.append(1))
+    for out in (files[0], tmp_path / "seg.png", tmp_path / "missing" / "seg.nii.gz"):
+        with pytest.raises(InputError):
+            infer.segment(tiny_model, files, out)
+    assert not called and [open(f, "rb").read() for f in files] == before
+    monkeypatch.undo()
+    res = infer.segment(tiny_model, files, tmp_path / "seg.nii")  # .nii is accepted too
+    assert nib.load(res["out"]).shape == (40, 36, 30)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mod0.nii.gz", "mod1.nii.gz", "seg.nii"]  # no temporary left
+
+
+def test_segment_cli_out_equal_to_input_is_refused_and_input_kept(tmp_path, tiny_model, registry_sandbox):
+    from tests.bad_inputs import CLIError, cli
+    from zoo.hub import save_pretrained
+
+    folder = save_pretrained(tiny_model, tmp_path / "medical-test-tiny")
+    files = _volumes(tmp_path, seed=5)
+    before = open(files[0], "rb").read()
+    with pytest.raises(CLIError, match="same file as the input"):
+        cli("segment", str(folder), files[0], files[1], "--out", files[0], "--no-progress")
+    assert open(files[0], "rb").read() == before
+
+
+# ----------------------------------------------------------------------------- MONAI bundle
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory, tiny_model):
+    from zoo.medical.bundle import export_bundle
+
+    return export_bundle(tiny_model, tmp_path_factory.mktemp("b") / "bundle")
+
+
+def _monai(*args, cwd=None, timeout=240):
+    import os
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "monai.bundle", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, env=env, cwd=cwd)  # fmt: skip
+
+
+def test_bundle_metadata_has_every_schema_field_and_named_channels(bundle):
+    import json
+
+    from zoo.medical.bundle import REQUIRED_METADATA, REQUIRED_TENSOR_FIELDS, SCHEMA_URL
+
+    meta = json.loads((bundle / "configs/metadata.json").read_text())
+    assert meta["schema"] == SCHEMA_URL and SCHEMA_URL.startswith("https://") and SCHEMA_URL.endswith(".json")
+    missing = [k for k in REQUIRED_METADATA if k not in meta]
+    assert not missing, missing
+    assert meta["version"] in meta["changelog"]
+    for key in ("monai_version", "pytorch_version", "numpy_version"):
+        assert isinstance(meta[key], str) and meta[key][0].isdigit()
+    fmt = meta["network_data_format"]
+    for tensor in (fmt["inputs"]["image"], fmt["outputs"]["pred"]):
+        assert [k for k in REQUIRED_TENSOR_FIELDS if k not in tensor] == []
+    assert fmt["inputs"]["image"]["channel_def"] == {"0": "flair", "1": "t1c"}
+    assert fmt["inputs"]["image"]["modality"] == "MR"
+    # BRATS classes, channel by channel: class k is written as class_values[k] = 0, 2, 1, 4
+    assert fmt["outputs"]["pred"]["channel_def"] == {
+        "0": "background (label 0)", "1": "edema (label 2)", "2": "necrosis + non-enhancing tumour (label 1)",
+        "3": "enhancing tumour (label 4)",
+    }  # fmt: skip
+    assert meta["label_values"] == {"0": 0, "1": 2, "2": 1, "3": 4}
+    assert "[loggers]" in (bundle / "configs/logging.conf").read_text()
+    assert (bundle / "LICENSE").read_text().startswith("Model weights licence:")
+    assert "Training data:" in (bundle / "docs/data_license.txt").read_text()
+
+
+def test_bundle_verify_metadata(bundle, tmp_path):
+    """`python -m monai.bundle verify_metadata` against MONAI's schema (needs jsonschema and the schema's URL)."""
+    pytest.importorskip("jsonschema")
+    proc = _monai("verify_metadata", "--meta_file", bundle / "configs/metadata.json", "--filepath", tmp_path / "schema.json")
+    if not (tmp_path / "schema.json").is_file():
+        pytest.skip("MONAI's metadata schema could not be downloaded (offline)")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "metadata is verified with no error" in proc.stdout + proc.stderr
+
+
+def test_bundle_ckpt_export_trace_equals_the_model(bundle, tiny_model, tmp_path):
+    proc = _monai("ckpt_export", "network_def", "--filepath", tmp_path / "model.ts", "--ckpt_file", bundle / "models/model.pt",
+                  "--meta_file", bundle / "configs/metadata.json", "--config_file", bundle / "configs/inference.json",
+                  "--use_trace", "True", "--input_shape", "[1, 2, 64, 32, 32]")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ts = torch.jit.load(str(tmp_path / "model.ts"))
+    x = torch.randn(1, 2, 64, 32, 32)
+    with torch.no_grad():
+        assert (ts(x) - tiny_model(x)).abs().max().item() < 1e-4
+
+
+def _labelled_case(folder, seed=0):
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    lab = np.zeros((40, 36, 30), np.uint8)
+    lab[10:26, 10:22, 8:20] = 2
+    lab[14:22, 12:18, 10:16] = 4
+    lab[16:19, 14:16, 12:14] = 1
+    imgs = []
+    for i in range(2):
+        img = rng.normal(size=lab.shape).astype(np.float32) + lab * (1.0 + i)
+        nib.save(nib.Nifti1Image(img, AFFINE), folder / f"m{i}.nii.gz")
+        imgs.append(f"{folder.name}/m{i}.nii.gz")
+    nib.save(nib.Nifti1Image(lab, AFFINE), folder / "seg.nii.gz")
+    return {"image": imgs, "label": f"{folder.name}/seg.nii.gz"}
+
+
+def test_bundle_train_json_runs_one_step_with_monai(bundle, tmp_path):
+    import json
+
+    spec = {"training": [_labelled_case(tmp_path / "c0")], "validation": [_labelled_case(tmp_path / "c1", seed=1)]}
+    (tmp_path / "datalist.json").write_text(json.dumps(spec))
+    proc = _monai("run", "--config_file", bundle / "configs/train.json", "--bundle_root", bundle,
+                  "--datalist_file", tmp_path / "datalist.json", "--max_steps", 1, "--ckpt_out", tmp_path / "ft.pt")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "step 1/1: loss" in proc.stdout
+    before = torch.load(bundle / "models/model.pt", weights_only=True)
+    after = torch.load(tmp_path / "ft.pt", weights_only=True)
+    assert list(after) == list(before)
+    assert any(not torch.equal(before[k], after[k]) for k in before)  # one AdamW step changed the weights
+    monai_nets.SwinUNETR(**TINY).load_state_dict(after, strict=True)
+
+
+def test_export_bundle_replaces_an_earlier_zoo_bundle_only(tmp_path, tiny_model):
+    from zoo.medical.bundle import export_bundle, is_zoo_bundle
+
+    folder = export_bundle(tiny_model, tmp_path / "b")
+    (folder / "stale.txt").write_text("from the earlier export")
+    assert is_zoo_bundle(folder)
+    export_bundle(tiny_model, folder)  # an earlier zoo bundle is replaced as a whole, without --overwrite
+    assert not (folder / "stale.txt").exists() and (folder / "models/model.pt").is_file()
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "keep.txt").write_text("x")
+    with pytest.raises(InputError, match="holds other files"):
+        export_bundle(tiny_model, other)
+    export_bundle(tiny_model, other, overwrite=True)
+    assert not (other / "keep.txt").exists() and is_zoo_bundle(other)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b", "mine"]  # no staging or backup folders left
+
+
+# ----------------------------------------------------------------------------- training
+
+
+def test_training_runs_in_train_mode_and_logs(tmp_path, tiny_model):
+    import copy
+    import json
+
+    from zoo.medical.train import train
+
+    spec = {"training": [_labelled_case(tmp_path / "c0")], "validation": [_labelled_case(tmp_path / "c1", seed=1)]}
+    (tmp_path / "datalist.json").write_text(json.dumps(spec))
+    model = copy.deepcopy(tiny_model).eval()
+    modes = []
+    model.register_forward_pre_hook(lambda m, a: modes.append((m.training, torch.is_grad_enabled())))
+    _, summary = train(model, tmp_path / "datalist.json", tmp_path / "run", max_steps=1, val_every=1, num_samples=1,
+                       progress=False, resume=None)  # fmt: skip
+    assert (True, True) in modes  # the training step ran the network in train mode, with gradients
+    assert (False, False) in modes  # validation: eval mode, no gradients
+    assert summary["steps"] == 1
+    assert (tmp_path / "run" / "last.ckpt").is_file()
+    assert list((tmp_path / "run").glob("logs/version_*/metrics.csv")) and list((tmp_path / "run").glob("logs/version_*/hparams.yaml"))
+
+
+def test_cli_finetune_keeps_its_run_dir_under_out_and_resumes(tmp_path):
+    """`zoo finetune NAME --out DIR`: checkpoints, metrics.csv, hparams.yaml and the model in DIR; --resume continues."""
+    import json
+
+    from tests.bad_inputs import cli
+    from zoo.hub import from_pretrained
+
+    spec = {"training": [_labelled_case(tmp_path / "c0")], "validation": [_labelled_case(tmp_path / "c1", seed=1)]}
+    (tmp_path / "datalist.json").write_text(json.dumps(spec))
+    run = tmp_path / "run"
+    common = ["--data", tmp_path / "datalist.json", "--out", run, "--no-progress", "--json"]
+    last_line = lambda text: json.loads(text.strip().splitlines()[-1])  # noqa: E731 - Lightning prints its own lines first
+    first = last_line(cli("finetune", "swin-unetr-brats-subset", "max_steps=1", "val_every=1", "num_samples=1", *common))
+    assert first["steps"] == 1
+    for rel in ("last.ckpt", "best.ckpt", "result.json", "model/config.json", "model/model.safetensors"):
+        assert (run / rel).is_file(), rel
+    assert list(run.glob("logs/version_0/metrics.csv")) and list(run.glob("logs/version_0/hparams.yaml"))
+    second = last_line(cli("finetune", "swin-unetr-brats-subset", "max_steps=2", "val_every=1", "num_samples=1", *common, "--resume"))
+    assert second["steps"] == 2  # continued from last.ckpt, not restarted
+    assert from_pretrained(run / "model").config["model_args"]["out_channels"] == 4

@@ -105,34 +105,71 @@ def notice(msg: str) -> None:
 
 
 # -------------------------------------------------------------------------------------- separation
-def _as_batch(mixture) -> tuple[Tensor, bool]:
+def _as_batch(mixture, batch: bool = False) -> tuple[Tensor, bool]:
+    """``mixture`` as a float ``[B, T]`` tensor (and whether it was one ``[T]`` mixture), or `InputError`."""
     if isinstance(mixture, np.ndarray):
+        if mixture.dtype == object or not np.issubdtype(mixture.dtype, np.number):
+            raise InputError(f"mixture must be a numeric array [T], got numpy dtype {mixture.dtype}")
         mixture = torch.from_numpy(np.ascontiguousarray(mixture))
     if not isinstance(mixture, Tensor):
-        raise InputError(f"mixture must be a torch.Tensor or numpy array [T] or [B, T], got {type(mixture).__name__}")
+        raise InputError(f"mixture must be a torch.Tensor or numpy array [T] (or [batch, T] with batch=True), "
+                         f"got {type(mixture).__name__}")  # fmt: skip
+    shape = tuple(mixture.shape)
     if mixture.ndim not in (1, 2):
-        raise InputError(f"mixture must be [T] or [B, T] (mono; mix stereo down first), got shape {tuple(mixture.shape)}")
-    if mixture.shape[-1] == 0:
-        raise InputError("mixture is empty: 0 samples")
+        raise InputError(f"mixture must be mono [T] (or [batch, T] with batch=True), got shape {shape}: mix "
+                         "channels down first")  # fmt: skip
+    if mixture.ndim == 2 and shape[0] > shape[1] and shape[1] <= 8:
+        raise InputError(f"mixture of shape {shape} looks time-major [T, channels]: expected mono [T] "
+                         f"(e.g. x.mean(1) of a [T, channels] array) or [batch, T] with batch=True")  # fmt: skip
+    if mixture.ndim == 2 and shape[0] > 1 and not batch:
+        raise InputError(f"mixture of shape {shape} may be {shape[0]} channels of one recording or {shape[0]} "
+                         "mixtures: expected mono [T] (mix channels down, e.g. x.mean(0)) or, for a batch of "
+                         "mixtures, separate(x, batch=True)")  # fmt: skip
+    if mixture.ndim == 2 and shape[0] == 0:
+        raise InputError(f"empty batch: expected [batch, T] with at least one mixture, got shape {shape}")
+    if shape[-1] == 0:
+        raise InputError(f"mixture is empty: expected [T] with T > 0 samples, got shape {shape}")
     if not mixture.is_floating_point():
         raise InputError(f"mixture must be floating point (samples in [-1, 1]), got dtype {mixture.dtype}")
-    if not torch.isfinite(mixture).all():
-        raise InputError("mixture contains NaN or infinite samples")
+    finite = torch.isfinite(mixture)
+    if not finite.all():
+        bad = int((~finite).sum())
+        raise InputError(f"mixture must hold finite samples, got {bad} NaN or infinite of {mixture.numel()}")
     single = mixture.ndim == 1
     return (mixture[None] if single else mixture), single
 
 
+def _positive_seconds(value, what: str, allow_zero: bool = False) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{what} must be a number of seconds, got {value!r}") from None
+    if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
+        need = ">= 0" if allow_zero else "> 0"
+        raise InputError(f"{what} must be a finite number of seconds {need}, got {value!r}")
+    return v
+
+
+def check_chunking(chunk_seconds, overlap_seconds) -> tuple[float | None, float]:
+    """Validated ``(chunk_seconds, overlap_seconds)``: chunk > 0 (or None = one pass), 0 <= overlap <= chunk / 2."""
+    overlap = _positive_seconds(overlap_seconds, "overlap_seconds", allow_zero=True)
+    if chunk_seconds is None:
+        return None, overlap
+    chunk = _positive_seconds(chunk_seconds, "chunk_seconds")
+    if overlap > chunk / 2:
+        raise InputError(f"overlap_seconds must be at most half of chunk_seconds ({chunk:g} s), got {overlap:g}")
+    return chunk, overlap
+
+
 def _best_permutation(prev: Tensor, new: Tensor) -> list[tuple[int, ...]]:
-    """Per batch item, the speaker order of ``new`` [B, S, L] that best matches ``prev`` (correlation)."""
+    """Per batch item, the speaker order of ``new`` [B, S, L] that best matches ``prev``: the largest sum of inner
+    products of matched channels (= the least squared difference; a channel silent on the overlap weighs nothing)."""
     s = new.shape[1]
     perms = list(itertools.permutations(range(s)))
+    corr = torch.einsum("bil,bjl->bij", prev.double(), new.double())  # [B, S, S]
     out = []
     for b in range(new.shape[0]):
-        p, n = prev[b], new[b]
-        p = p / (p.norm(dim=-1, keepdim=True) + 1e-8)
-        n = n / (n.norm(dim=-1, keepdim=True) + 1e-8)
-        corr = p @ n.T  # [S, S]
-        scores = [sum(float(corr[i, perm[i]]) for i in range(s)) for perm in perms]
+        scores = [sum(float(corr[b, i, perm[i]]) for i in range(s)) for perm in perms]
         out.append(perms[int(np.argmax(scores))])
     return out
 
@@ -141,39 +178,77 @@ class SeparatorMixin:
     """``separate(mixture) -> [B, num_speakers, T]`` for models whose ``forward`` maps ``[B, T]`` to it.
 
     Subclasses set ``self.sample_rate`` and ``self.num_speakers``.
+
+    Example:
+        >>> est = model.separate(wav)                              # [T] at model.sample_rate -> [1, 2, T]
+        >>> est = model.separate(wav44k, sample_rate=44100)        # resampled in and out: [1, 2, T] at 44.1 kHz
+        >>> est = model.separate(x, batch=True)                    # [B, T] -> [B, 2, T]
     """
 
     sample_rate: int
     num_speakers: int
 
     @torch.no_grad()
-    def separate(self, mixture, *, normalize: bool = True, chunk_seconds: float | None = None,
-                 overlap_seconds: float = 1.0, progress: bool = False) -> Tensor:  # fmt: skip
-        """Separate ``mixture`` (``[T]`` or ``[B, T]``, at ``self.sample_rate``) into ``[B, num_speakers, T]``.
+    def separate(self, mixture, *, sample_rate: int | None = None, batch: bool = False, normalize: bool = True,
+                 chunk_seconds: float | None = 10.0, overlap_seconds: float = 1.0, progress: bool = False) -> Tensor:  # fmt: skip
+        """Separate ``mixture`` into ``[B, num_speakers, T]``.
 
-        ``normalize``: scale each mixture to the RMS the model was trained at and the estimates back.
-        ``chunk_seconds``: process long inputs in overlapping chunks (``overlap_seconds`` cross-faded,
-        speaker order aligned between chunks by correlation), with a progress bar if ``progress``.
+        - ``mixture``: mono ``[T]``; ``[B, T]`` only with ``batch=True`` (a 2-D array could be the channels of
+          one recording: refused without it). Samples must be finite floats.
+        - ``sample_rate``: the mixture's rate when it is not ``self.sample_rate``: resampled with torchaudio
+          (logged notice on the ``zoo.audio`` logger) and the estimates resampled back, so the output has
+          the input's rate and length.
+        - ``normalize``: scale each mixture to the RMS the model was trained at and the estimates back
+          (computed so that any finite float32 input, even 1e30, works). With ``normalize=False`` inputs
+          with samples above 1e3 are refused (the model would overflow).
+        - ``chunk_seconds``: inputs longer than this (default 10 s; None = always one pass) are processed in
+          chunks overlapping by ``overlap_seconds`` (at most half a chunk): the speaker order of each chunk
+          is aligned with the previous one by correlation on the overlap, then the chunks are overlap-added
+          with linear cross-fades, so memory stays bounded for any length. ``progress``: a progress bar.
         """
-        x, _ = _as_batch(mixture)
+        x, _ = _as_batch(mixture, batch)
+        chunk_seconds, overlap_seconds = check_chunking(chunk_seconds, overlap_seconds)
         param = next(self.parameters())
-        x = x.to(device=param.device, dtype=param.dtype)
-        scale = torch.ones(x.shape[0], 1, 1, device=x.device, dtype=x.dtype)
+        length = x.shape[-1]
+        if sample_rate is not None:
+            sample_rate = check_sample_rate(sample_rate, "sample_rate")
+            if sample_rate != self.sample_rate:
+                import logging
+
+                logging.getLogger("zoo.audio").info("resampling the mixture from %d Hz to the model's %d Hz and the "
+                                                    "estimates back", sample_rate, self.sample_rate)  # fmt: skip
+                x = resample(x.double(), sample_rate, self.sample_rate)
+        x = x.to(device=param.device, dtype=torch.float64)
+        peak = x.abs().amax(dim=-1, keepdim=True)
+        scale = torch.ones(x.shape[0], 1, 1, device=x.device, dtype=torch.float64)
         if normalize:
-            rms = x.pow(2).mean(dim=-1).sqrt().clamp(min=1e-8)
-            scale = (rms / TARGET_RMS)[:, None, None]
+            unit = x / peak.clamp(min=1e-300)  # peak-normalise first so that squaring cannot overflow
+            rms = unit.pow(2).mean(dim=-1, keepdim=True).sqrt() * peak
+            scale = torch.where(rms > 0, rms / TARGET_RMS, torch.ones_like(rms))[:, :, None]
             x = x / scale[:, 0]
+        elif float(peak.max()) > 1e3:
+            raise InputError(f"with normalize=False the samples must be audio levels (|x| <= 1e3), got a peak of "
+                             f"{float(peak.max()):.3g}; pass normalize=True")  # fmt: skip
+        x = x.to(param.dtype)
         was_training = self.training
         self.eval()
         try:
-            total = x.shape[-1]
-            if chunk_seconds is None or total <= int(chunk_seconds * self.sample_rate):
+            if chunk_seconds is None or x.shape[-1] <= int(chunk_seconds * self.sample_rate):
                 est = self(x)
             else:
                 est = self._separate_chunked(x, chunk_seconds, overlap_seconds, progress)
         finally:
             self.train(was_training)
-        return est * scale
+        est = est.double() * scale
+        if sample_rate is not None and sample_rate != self.sample_rate:
+            est = resample(est, self.sample_rate, sample_rate)
+            est = torch.nn.functional.pad(est, (0, max(0, length - est.shape[-1])))[..., :length]
+        out = est.to(mixture.dtype if isinstance(mixture, Tensor) and mixture.is_floating_point() else torch.float32)
+        if not torch.isfinite(out).all():
+            from zoo.errors import ZooError
+
+            raise ZooError("the separated sources are not finite (the model overflowed on this input)")
+        return out
 
     def _separate_chunked(self, x: Tensor, chunk_seconds: float, overlap_seconds: float, progress: bool) -> Tensor:
         sr = self.sample_rate

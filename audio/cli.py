@@ -121,20 +121,54 @@ def eval_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true")
 
 
-def evaluate_model(model, name: str, data=None, split: str = "test", batch_size: int = 8,
-                   mixtures: int | None = None, per_mixture: bool = False) -> dict:  # fmt: skip
-    """SI-SNR / SI-SNRi on the recipe's fixed mixtures of ``split`` (the protocol of the cards);
-    ``per_mixture`` adds each mixture's SI-SNRi (`zoo.audio.task.evaluate`)."""
-    from .recipes import RECIPES
-    from .task import evaluate
-    from .train import _datamodule
+def evaluate_protocol(model, name: str, data=None, protocol: str = "overlap", split: str = "test",
+                      mixtures: int | None = None, per_mixture: bool = False, batch_size: int = 8) -> dict:  # fmt: skip
+    """SI-SNR / SI-SNRi on the fixed mixtures of ``split`` under ``protocol`` (`zoo.audio.recipes.TEST_PROTOCOLS`):
+    ``"overlap"`` (the headline: fully overlapped, one result per mode, "min" and "max") or ``"sparse"`` (the
+    earlier, partially overlapping 1 s mixtures). ``per_mixture`` adds each mixture's SI-SNRi.
 
-    recipe = RECIPES.get(name) or RECIPES["mossformer2-fsdd2mix"]
-    dm = _datamodule(recipe, data, batch_size=batch_size, sample_rate=model.sample_rate, splits=(split,),
-                     **{f"{split}_size": mixtures})  # fmt: skip
-    dm.setup()
-    loader = dm.test_dataloader() if split == "test" else dm.val_dataloader()
-    return {"name": name, "split": split, **evaluate(model, loader, per_mixture=per_mixture)}
+    Returns ``{"name", "protocol", "split", "results": {mode: {"si_snr", "si_snri", "input_si_snr", "mixtures"}}}``.
+    """
+    from .data import MixtureDataModule
+    from .recipes import TEST_PROTOCOLS
+    from .task import evaluate
+
+    if protocol not in TEST_PROTOCOLS:
+        raise InputError(f"protocol must be one of {sorted(TEST_PROTOCOLS)}, got {protocol!r}")
+    if split not in ("test", "val"):
+        raise InputError(f"split must be 'test' or 'val', got {split!r}")
+    if mixtures is not None and mixtures < 1:
+        raise InputError(f"--mixtures must be a positive number of mixtures, got {mixtures}")
+    spec = dict(TEST_PROTOCOLS[protocol])
+    modes = spec.pop("modes")
+    if mixtures is not None:
+        spec[f"{split}_size"] = int(mixtures)
+    results = {}
+    dm = None
+    for mode in modes:
+        kw = dict(spec, mode=mode) if mode != "sparse" else spec
+        if dm is None:
+            dm = MixtureDataModule(root=data, sample_rate=model.sample_rate, batch_size=batch_size, splits=(split,), **kw)
+            dm.setup()
+        else:  # same utterances and recipes; only the mode differs
+            _set_mode(getattr(dm, f"{split}_set"), mode)
+        loader = dm.test_dataloader() if split == "test" else dm.val_dataloader()
+        results[mode] = evaluate(model, loader, per_mixture=per_mixture)
+    return {"name": name, "protocol": protocol, "split": split, "results": results}
+
+
+def _set_mode(ds, mode: str) -> None:
+    ds.mode = mode
+    ds.recipes = [(idx, gaps, gain, mode, seed) for idx, gaps, gain, _, seed in ds.recipes]
+
+
+def evaluate_model(model, name: str, data=None, split: str = "test", batch_size: int = 8,
+                   mixtures: int | None = None, per_mixture: bool = False, protocol: str = "sparse") -> dict:  # fmt: skip
+    """The flat result of one condition (``protocol="sparse"``: the registered cards' protocol; used by
+    `zoo.audio.publish` and benchmarks/audio_paired.py): ``{"name", "split", "si_snr", "si_snri", ...}``."""
+    res = evaluate_protocol(model, name, data, protocol, split, mixtures, per_mixture, batch_size)
+    r = next(iter(res["results"].values()))
+    return {"name": name, "split": split, **r}
 
 
 def eval_run(args) -> int:
@@ -150,21 +184,17 @@ def eval_run(args) -> int:
 
 # --------------------------------------------------------------------------------------------- train
 def train_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--max-steps", type=int, help="optimizer steps (default: the recipe's)")
+    p.add_argument("--max-steps", type=int, help="optimizer steps (default: the recipe's max_steps)")
     p.add_argument("--val-every", type=int, help="validate every N training batches")
-    p.add_argument("--out", help="run folder (default runs/audio/NAME); resumes its last.ckpt")
-    p.add_argument("--data", help="folder of WAV files (default $ZOO_DATA_DIR/audio/fsdd)")
-    p.add_argument("--threads", type=int, help="torch CPU threads")
     p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
-                   help="override a recipe field, e.g. --set optim.lr=0.002 --set model_args.group_size=256")
 
 
 def train_run(args) -> int:
     from .train import run_training
 
     res = run_training(args.name, out=args.out, data=args.data, max_steps=args.max_steps, val_every=args.val_every,
-                       threads=args.threads, progress=not args.no_progress, overrides=args.set)  # fmt: skip
+                       threads=args.threads, progress=not args.no_progress, overrides=args.overrides,
+                       resume=args.resume)  # fmt: skip
     print(json.dumps(res, indent=2))
     return 0
 

@@ -1,9 +1,12 @@
 """Train / fine-tune a separator with Lightning (`zoo.training`) and write a Hub-form folder + ``result.json``.
 
-    python -m zoo.audio.train mossformer-fsdd2mix [--max-steps N] [--out runs/audio/NAME] [--data DIR]
+    python -m zoo.audio.train mossformer-fsdd2mix [--max-steps N] [--out runs/audio/NAME] [--data DIR] [--resume]
 
-is what ``zoo train mossformer-fsdd2mix`` runs. The run resumes from ``<out>/last.ckpt`` when present,
-keeps the checkpoint with the best validation SI-SNRi, evaluates it on the fixed test mixtures and
+is what ``zoo train mossformer-fsdd2mix`` runs (recipe: `zoo.audio.recipes.OVERLAP_RECIPES`). A run folder
+that already holds ``last.ckpt`` is continued with ``--resume`` (weights, optimiser, schedule and the
+position in the training stream, so it ends where an uninterrupted run would) and refused without it.
+The run validates and checkpoints every ``val_every`` steps, keeps the checkpoint with the best
+validation SI-SNRi, evaluates it on the fixed test mixtures of the overlap protocol (min and max) and
 writes ``<out>/hub`` (``config.json``, ``model.safetensors``, ``README.md``) and ``<out>/result.json``.
 """
 
@@ -18,22 +21,37 @@ import torch
 
 from zoo.errors import InputError
 
+DATA_KEYS = ("sample_rate", "segment_seconds", "batch_size", "train_size", "val_size", "test_size", "seed", "protocol",
+             "mode", "train_mode", "digits", "gap_seconds")
+
 
 def _datamodule(recipe: dict, data: str | None, **over):
     from .data import MixtureDataModule
 
-    keys = ("sample_rate", "segment_seconds", "batch_size", "train_size", "val_size", "test_size", "seed")
-    kw = {k: recipe[k] for k in keys}
+    kw = {k: recipe[k] for k in DATA_KEYS if k in recipe}
     kw.update({k: v for k, v in over.items() if v is not None})
     return MixtureDataModule(root=data, **kw)
 
 
-def apply_overrides(recipe: dict, items: list[str]) -> dict:
-    """A copy of ``recipe`` with ``KEY=JSON`` overrides; dotted keys reach into dicts
-    (``model_args.group_size=256``, ``optim.lr=0.002``, ``max_steps=800``). Unknown keys are refused."""
+def _flatten(d: dict, prefix: str = "") -> list[str]:
+    out = []
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out += _flatten(v, f"{prefix}{k}.")
+        else:
+            out.append(f"{prefix}{k}={json.dumps(v)}")
+    return out
+
+
+def apply_overrides(recipe: dict, items: list[str] | dict) -> dict:
+    """A copy of ``recipe`` with ``KEY=JSON`` overrides (or the dict the shared CLI parsed them into); dotted
+    keys reach into dicts (``model_args.group_size=256``, ``optim.lr=0.002``, ``max_steps=800``). Unknown keys
+    are refused, except new architecture arguments under ``model_args``."""
     import copy
 
     out = copy.deepcopy(recipe)
+    if isinstance(items, dict):
+        items = _flatten(items)
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key:
@@ -57,26 +75,30 @@ def apply_overrides(recipe: dict, items: list[str]) -> dict:
 
 def run_training(name: str, *, model=None, recipe: dict | None = None, out: str | Path | None = None,
                  data: str | None = None, max_steps: int | None = None, val_every: int | None = None,
-                 threads: int | None = None, progress: bool = True, overrides: list[str] | None = None,
-                 **data_over) -> dict:  # fmt: skip
+                 threads: int | None = None, progress: bool = True, overrides: list[str] | dict | None = None,
+                 resume: bool = False, **data_over) -> dict:  # fmt: skip
     """Train ``model`` (default: the recipe's architecture, from scratch) and return the result dict.
 
-    ``overrides``: ``KEY=JSON`` strings applied to the recipe (`apply_overrides`)."""
+    ``overrides``: ``KEY=JSON`` strings (or a parsed dict) applied to the recipe (`apply_overrides`).
+    ``resume``: continue ``<out>/last.ckpt`` (required when it exists; refused when it does not)."""
     from zoo.loading import build
-    from zoo.training import fit, make_trainer, seed_everything
+    from zoo.training import LAST_CKPT, fit, make_trainer, seed_everything
 
-    from .recipes import RECIPES
-    from .task import SeparationTask, evaluate
+    from .recipes import train_recipe
+    from .task import SeparationTask
 
     if recipe is None:
-        if name not in RECIPES:
-            raise InputError(f"no training recipe named {name!r}; expected one of {sorted(RECIPES)}")
-        recipe = RECIPES[name]
+        recipe = train_recipe(name)
     if overrides:
         recipe = apply_overrides(recipe, overrides)
     if threads:
         torch.set_num_threads(int(threads))
     out = Path(out or f"runs/audio/{name}")
+    last = out / LAST_CKPT
+    if resume and not last.is_file():
+        raise InputError(f"--resume: expected a run folder with {LAST_CKPT}, got {str(out)!r} without one")
+    if not resume and last.is_file():
+        raise InputError(f"{str(out)!r} already holds a run ({LAST_CKPT}): pass --resume to continue it, or another --out")
     seed_everything(recipe["seed"])
     if model is None:
         model = build(recipe["architecture"], recipe["model_args"], name=name)
@@ -94,18 +116,22 @@ def run_training(name: str, *, model=None, recipe: dict | None = None, out: str 
         max_epochs=-1, max_steps=steps, ckpt_dir=out, monitor="val/si_snri", mode="max",
         gradient_clip_val=recipe.get("gradient_clip_val"), progress_bar=progress, log_every_n_steps=10,
         val_check_interval=min(val_every, batches_per_epoch), num_sanity_val_steps=0,
+        reload_dataloaders_every_n_epochs=1,  # the training stream's position follows the epoch (data.py)
     )  # fmt: skip
     t0 = time.time()
-    fit(task, dm, trainer)
+    fit(task, dm, trainer, resume="auto" if resume else None)
     train_s = time.time() - t0
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     if best and Path(best).is_file():
         state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
         model.load_state_dict({k[len("model."):]: v for k, v in state.items() if k.startswith("model.")})
-    res = evaluate(model, dm.test_dataloader())
+    from .cli import evaluate_protocol
+
+    protocol = "sparse" if recipe.get("protocol") == "sparse" else "overlap"
+    res = evaluate_protocol(model, name, data, protocol=protocol, mixtures=recipe.get("test_size"))
     result = {"name": name, "steps": int(trainer.global_step), "train_seconds": round(train_s, 1),
               "best_checkpoint": str(best), "parameters": sum(p.numel() for p in model.parameters()),
-              "threads": torch.get_num_threads(), "test": res}  # fmt: skip
+              "threads": torch.get_num_threads(), "recipe": recipe, "test": res}  # fmt: skip
     save_folder(model, name, out / "hub")
     out.mkdir(parents=True, exist_ok=True)
     (out / "result.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -142,10 +168,11 @@ def main(argv=None) -> int:
     p.add_argument("--test-size", type=int, help="fixed test mixtures (default: the recipe's)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
                    help="override a recipe field, e.g. --set optim.lr=0.002 --set model_args.group_size=256")
+    p.add_argument("--resume", action="store_true", help="continue OUT/last.ckpt")
     a = p.parse_args(argv)
     res = run_training(a.name, out=a.out, data=a.data, max_steps=a.max_steps, val_every=a.val_every,
                        threads=a.threads, progress=not a.no_progress, val_size=a.val_size,
-                       test_size=a.test_size, overrides=a.set)  # fmt: skip
+                       test_size=a.test_size, overrides=a.set, resume=a.resume)  # fmt: skip
     print(json.dumps(res, indent=2))
     return 0
 

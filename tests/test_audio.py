@@ -118,6 +118,7 @@ def test_model_length_batch_independence_and_scale_equivariance():
         assert y.shape == (3, 2, 203)
         torch.testing.assert_close(m(x[1:2]), y[1:2], atol=1e-5, rtol=1e-5)
     e1 = m.separate(x[0])
+    assert m.separate(x, batch=True).shape == (3, 2, 203)
     e2 = m.separate(3.0 * x[0])  # separate normalises the level and restores it
     assert e1.shape == (1, 2, 203)
     torch.testing.assert_close(e2, 3.0 * e1, atol=1e-5, rtol=1e-4)
@@ -141,7 +142,7 @@ def test_convtasnet_baseline_shapes_and_bad_input():
     m = ConvTasNetSeparator(enc_num_feats=16, msk_num_feats=8, msk_num_hidden_feats=16, msk_num_layers=2,
                             msk_num_stacks=1).eval()  # fmt: skip
     assert m.separate(torch.randn(321)).shape == (1, 2, 321)
-    with pytest.raises(InputError, match=r"\[T\] or \[B, T\]"):
+    with pytest.raises(InputError, match=r"mono \[T\].*got shape \(1, 2, 100\)"):
         m.separate(torch.randn(1, 2, 100))
 
 
@@ -149,7 +150,7 @@ def test_separate_rejects_bad_mixtures():
     m = tiny()
     with pytest.raises(InputError, match="empty"):
         m.separate(torch.zeros(0))
-    with pytest.raises(InputError, match="NaN"):
+    with pytest.raises(InputError, match="finite samples, got 20 NaN or infinite of 40"):
         m.separate(torch.tensor([0.1, float("nan")] * 20))
     with pytest.raises(InputError, match="floating"):
         m.separate(torch.ones(100, dtype=torch.int16))
@@ -177,6 +178,145 @@ def test_chunked_separation_aligns_speakers_across_chunks():
     out = m.separate(x, normalize=False, chunk_seconds=2.0, overlap_seconds=0.5)
     assert m.calls == 8  # 200-sample chunks every 150 samples
     torch.testing.assert_close(out, torch.stack([x.clamp(min=0), x.clamp(max=0)], dim=1))
+
+
+class _Oracle(SeparatorMixin, nn.Module):
+    """Returns the true sources of whatever stretch of ``mix`` it is given, in a random order at every call."""
+
+    num_speakers = 2
+
+    def __init__(self, mix, sources, sample_rate=100, seed=0):
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(1))
+        self.mix, self.sources, self.sample_rate = mix, sources, sample_rate
+        self.gen = torch.Generator().manual_seed(seed)
+        self.orders = []
+
+    def forward(self, x):
+        n = x.shape[-1]
+        windows = self.mix.unfold(0, n, 1)  # [positions, n]
+        start = int((windows - x[0]).abs().sum(-1).argmin())
+        order = torch.randperm(2, generator=self.gen).tolist()
+        self.orders.append(order)
+        return self.sources[order, start:start + n][None]
+
+
+def _speakers(seconds=60, rate=100, seed=0):
+    """Two 'speakers' (tones of different pitch) that talk in turns and together, each silent for stretches."""
+    g = torch.Generator().manual_seed(seed)
+    t = torch.arange(seconds * rate) / rate
+    on = (torch.rand(2, seconds, generator=g) < 0.6).repeat_interleave(rate, dim=1).double()
+    on[0, 4:6 * rate], on[1, 4 * rate:6 * rate] = 1.0, 0.0  # speaker 2 silent across a whole chunk overlap
+    src = torch.stack([torch.sin(2 * torch.pi * 3 * t), 0.5 * torch.sin(2 * torch.pi * 11 * t + 1)]).double() * on
+    return src.sum(0), src
+
+
+def test_chunked_60s_mixture_keeps_each_speaker_in_one_channel_across_chunk_borders():
+    mix, src = _speakers()
+    m = _Oracle(mix, src)
+    out = m.separate(mix, normalize=False, chunk_seconds=5.0, overlap_seconds=1.0)[0]
+    orders = m.orders
+    assert len(orders) == 15 and {tuple(o) for o in orders} == {(0, 1), (1, 0)}  # swaps that must be undone
+    ref = src if orders[0] == [0, 1] else src.flip(0)
+    torch.testing.assert_close(out, ref.to(out.dtype), atol=1e-6, rtol=0)  # every sample in its speaker's channel
+    # and a model run without alignment would have swapped: the raw per-chunk orders are not all the first one
+    assert any(o != orders[0] for o in orders[1:])
+
+
+class _BandSplit(SeparatorMixin, nn.Module):
+    """An imperfect separator: FFT of what it is given, split at ``cut`` Hz (with the edge effects of a chunk's
+    borders), the two halves in a random order at every call."""
+
+    sample_rate, num_speakers = 8000, 2
+
+    def __init__(self, cut=1000.0, seed=0):
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(1))
+        self.cut, self.gen = cut, torch.Generator().manual_seed(seed)
+
+    def forward(self, x):
+        spec = torch.fft.rfft(x)
+        low = torch.fft.rfftfreq(x.shape[-1], 1 / self.sample_rate) < self.cut
+        parts = [torch.fft.irfft(spec * low, n=x.shape[-1]), torch.fft.irfft(spec * ~low, n=x.shape[-1])]
+        order = torch.randperm(2, generator=self.gen).tolist()
+        return torch.stack([parts[i] for i in order], dim=1)
+
+
+def test_chunked_separation_is_within_half_a_db_of_one_pass():
+    """Two fully overlapped 'speakers' (harmonic sounds with syllable-rate envelopes and broadband noise the band
+    split cannot separate), 8 s, separated in one pass and in 2 s chunks (0.5 s overlap) whose speaker order flips at random."""
+    from zoo.audio.task import mixture_si_snr
+
+    g = torch.Generator().manual_seed(1)
+    t = torch.arange(8 * 8000) / 8000
+
+    def voice(f0, rate):
+        env = (0.6 + 0.4 * torch.sin(2 * torch.pi * rate * t + float(torch.rand(1, generator=g)) * 6)).clamp(min=0)
+        breath = 0.15 * torch.randn(t.shape, generator=g)  # broadband: the band split cannot separate it
+        return env * (sum(torch.sin(2 * torch.pi * f0 * k * t) / k for k in range(1, 4)) + breath)
+
+    src = torch.stack([voice(170.0, 3.1), voice(900.0, 4.3)]).float()
+    mix = src.sum(0)
+    m = _BandSplit(cut=700.0)
+    one, chunked = m.separate(mix, chunk_seconds=None), m.separate(mix, chunk_seconds=2.0, overlap_seconds=0.5)
+    base = float(mixture_si_snr(mix[None], src[None]))
+    one_db, chunk_db = (float(pit_si_snr(e, src[None])[0]) - base for e in (one, chunked))
+    assert one_db > 10.0 and abs(one_db - chunk_db) < 0.5, (one_db, chunk_db)
+
+
+class _PassThrough(SeparatorMixin, nn.Module):
+    """Speaker 1 = the input, speaker 2 = silence; records the length it was given."""
+
+    sample_rate, num_speakers = 8000, 2
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(1))
+        self.seen = []
+
+    def forward(self, x):
+        self.seen.append(x.shape[-1])
+        return torch.stack([x, torch.zeros_like(x)], dim=1)
+
+
+def test_separate_resamples_other_rates_in_and_out(caplog):
+    import logging
+
+    m = _PassThrough()
+    t = torch.arange(44100) / 44100
+    x = 0.3 * torch.sin(2 * torch.pi * 440 * t)
+    with caplog.at_level(logging.INFO, logger="zoo.audio"):
+        out = m.separate(x, sample_rate=44100)
+    assert m.seen == [8000]  # the model saw its own rate
+    assert out.shape == (1, 2, 44100)  # the estimates come back at the input's rate and length
+    torch.testing.assert_close(out[0, 0, 500:-500], x[500:-500], atol=2e-3, rtol=0)
+    assert "resampling the mixture from 44100 Hz to the model's 8000 Hz" in caplog.text
+    with pytest.raises(InputError, match="sample_rate must be an integer between 1000 and 384000 Hz, got 10"):
+        m.separate(x, sample_rate=10)
+
+
+def test_separate_normalises_extreme_levels_and_refuses_what_cannot_be_separated():
+    m = _PassThrough()
+    x = torch.randn(800) * 0.1
+    ref = m.separate(x)
+    for k in (1e30, 1e-30):
+        torch.testing.assert_close(m.separate(x * k) / k, ref, rtol=1e-5, atol=0)
+    with pytest.raises(InputError, match="normalize=False.*got a peak of 1e\\+30"):
+        m.separate(x / x.abs().max() * 1e30, normalize=False)
+    with pytest.raises(InputError, match=r"may be 2 channels of one recording.*batch=True"):
+        m.separate(torch.randn(2, 800))
+    assert m.separate(torch.randn(2, 800), batch=True).shape == (2, 2, 800)
+    assert m.separate(torch.randn(1, 800)).shape == (1, 2, 800)
+    with pytest.raises(InputError, match=r"looks time-major \[T, channels\]"):
+        m.separate(np.zeros((800, 2), np.float32))
+    with pytest.raises(InputError, match=r"empty batch.*got shape \(0, 800\)"):
+        m.separate(torch.zeros(0, 800), batch=True)
+    for bad, msg in ((-1, "chunk_seconds must be a finite number of seconds > 0, got -1"),
+                     (float("nan"), "got nan"), (float("inf"), "got inf"), (0, "got 0")):
+        with pytest.raises(InputError, match=msg):
+            m.separate(x, chunk_seconds=bad)
+    with pytest.raises(InputError, match="overlap_seconds must be at most half of chunk_seconds"):
+        m.separate(x, chunk_seconds=1.0, overlap_seconds=0.6)
 
 
 # ---------------------------------------------------------------------------------- released formats
@@ -334,7 +474,7 @@ def test_datamodule_on_a_folder_resamples_splits_and_mixes(tmp_path):
     assert {r["speaker"] for r in rows} == {"ann", "bob", "cyd"}
     assert [r["split"] for r in rows if r["speaker"] == "ann"] == ["test", "val"] + ["train"] * 8
     dm = MixtureDataModule(tmp_path / "wavs", sample_rate=8000, segment_seconds=0.5, batch_size=2, train_size=4,
-                           val_size=3, test_size=5, seed=3)  # fmt: skip
+                           val_size=3, test_size=5, seed=3, protocol="sparse")  # fmt: skip
     dm.setup()
     mix, src = dm.test_set[2]
     assert mix.shape == (4000,) and src.shape == (2, 4000)
@@ -343,12 +483,48 @@ def test_datamodule_on_a_folder_resamples_splits_and_mixes(tmp_path):
     level = 20 * torch.log10(src[0].pow(2).mean().sqrt() / src[1].pow(2).mean().sqrt())
     assert -5.0 - 1e-4 <= float(level) <= 5.0 + 1e-4
     again = MixtureDataModule(tmp_path / "wavs", sample_rate=8000, segment_seconds=0.5, test_size=5, seed=3,
-                              splits=("test",))  # fmt: skip
+                              splits=("test",), protocol="sparse")  # fmt: skip
     again.setup()
     torch.testing.assert_close(again.test_set[2][0], mix)  # fixed-seed test mixtures
     assert again.train_set is None
-    a, b = dm.train_set[0][0], dm.train_set[0][0]
-    assert not torch.equal(a, b)  # dynamic mixing draws anew
+    a, b = dm.train_set[0][0], dm.train_set[1][0]
+    assert not torch.equal(a, b)  # dynamic mixing: every item of the stream is drawn anew
+
+
+def test_overlap_protocol_min_max_levels_and_a_stream_that_resumes(tmp_path):
+    from zoo.audio.data import MixtureDataModule
+
+    _write_speakers(tmp_path / "wavs", n=10)
+    kw = dict(sample_rate=8000, segment_seconds=0.5, batch_size=2, train_size=4, val_size=3, test_size=6, seed=3,
+              digits=(2, 3), gap_seconds=(0.1, 0.1))  # fmt: skip
+    lo, hi = MixtureDataModule(tmp_path / "wavs", mode="min", **kw), MixtureDataModule(tmp_path / "wavs", mode="max", **kw)
+    lo.setup()
+    hi.setup()
+    ds = lo.test_set
+    for i in range(6):
+        (mix, src), (mix_max, src_max) = lo.test_set[i], hi.test_set[i]
+        idx, gaps, gain, mode, _ = ds.recipes[i]
+        assert mode == "min" and hi.test_set.recipes[i][:3] == (idx, gaps, gain)  # same utterances and levels
+        lengths = [ds.utterance(j, g).numel() for j, g in zip(idx, gaps)]
+        assert mix.numel() == min(lengths) and mix_max.numel() == max(lengths)  # both start at sample 0
+        assert all(2 <= len(j) <= 3 and all(v == 800 for v in g) for j, g in zip(idx, gaps))
+        torch.testing.assert_close(mix, src.sum(0))
+        assert abs(float(mix.pow(2).mean().sqrt()) - 0.1) < 1e-5
+        short = int(np.argmin(lengths))
+        assert float(src_max[short, min(lengths):].abs().sum()) == 0.0  # max mode zero-pads the shorter source
+        # each source is set g/2 dB off unit RMS over its whole utterance: the max-mode ratio is exactly g
+        level = 20 * torch.log10(src_max[0].pow(2).sum().sqrt() / src_max[1].pow(2).sum().sqrt()
+                                 * (lengths[1] / lengths[0]) ** 0.5)  # fmt: skip
+        assert abs(float(level) - gain) < 1e-3 and -5.0 <= gain <= 5.0
+    # the training stream: item k depends on (seed, k) only, crops of segment_seconds
+    train = lo.train_set
+    first = [train[i][0] for i in range(4)]
+    train.epoch = 1
+    second = [train[i][0] for i in range(4)]
+    assert all(x.shape == (4000,) for x in first + second)
+    assert not any(torch.equal(a, b) for a, b in zip(first, second))
+    train.epoch = 0
+    assert all(torch.equal(a, train[i][0]) for i, a in enumerate(first))  # the same again: resumable
 
 
 def test_datamodule_errors(tmp_path):
@@ -381,8 +557,10 @@ def test_fsdd_official_split_and_test_mixtures_use_test_utterances_only():
     assert dm.test_files == 300
     ds = dm.test_set
     test_speakers = {r["speaker"] for r in rows if r["split"] == "test"}
-    for idx, _, _ in ds.recipes:
-        assert ds.spk[idx[0]] != ds.spk[idx[1]] and {ds.spk[idx[0]], ds.spk[idx[1]]} <= test_speakers
+    for idx, _, _, _, _ in ds.recipes:
+        spk = [{str(ds.spk[j]) for j in files} for files in idx]
+        assert all(len(s) == 1 for s in spk) and spk[0] != spk[1]  # one speaker per source, two different ones
+        assert spk[0] | spk[1] <= test_speakers
 
 
 # ------------------------------------------------------------------------------------------------- I/O
@@ -451,14 +629,15 @@ def test_zoo_separate_end_to_end_and_errors(tmp_path, capsys, registry_sandbox):
 FSDD = pytest.mark.skipif(data_dir() is None or not (data_dir() / "audio" / "fsdd").is_dir(), reason="FSDD not available")
 SEPARATORS = ["convtasnet-fsdd2mix", "mossformer-fsdd2mix", "mossformer2-fsdd2mix"]
 # SI-SNRi (dB) of the registered weights on the first 8 fixed FSDD test mixtures (`zoo eval NAME --mixtures 8`),
-# measured by `python -m zoo.audio.publish measure` (audio/trained.py); the 500-mixture figures are on the cards.
+# measured by `python -m zoo.audio.publish` (results.json of each folder); the 500-mixture figures are on the cards.
 PINNED_CHECK_SI_SNRI = {"convtasnet-fsdd2mix": 14.917, "mossformer-fsdd2mix": 17.13, "mossformer2-fsdd2mix": 16.674}
 
 
 def test_registered_separators_have_weights_metrics_and_a_baseline_comparison():
-    from zoo.audio.trained import TRAINED
+    from zoo.audio.publish import _load_trained
     from zoo.registry import get_entry, list_models
 
+    TRAINED = _load_trained()  # noqa: N806 - name -> measured facts, from the model folders' results.json
     assert list_models("*-fsdd2mix") == SEPARATORS
     for n in SEPARATORS:
         e = get_entry(n)

@@ -81,6 +81,10 @@ def segment(
     `sliding_window_inference`, and the label map is mapped back (nearest) to the input's voxel
     grid, so the output has the input's shape, affine and orientation. Returns ``{"labels":
     {value: voxels}, "out": path, "shape": ..., "array": np.ndarray}``.
+
+    Checked before any work (`InputError`, naming what was expected and what came): ``out`` must end in
+    ``.nii``/``.nii.gz`` and differ from every input (``plot``: ``.png``), the files must be one readable,
+    finite, non-constant 3D NIfTI volume per modality on one grid. ``out`` is written atomically.
     """
     if not isinstance(model, nn.Module) or not hasattr(model, "swinViT") or not hasattr(model, "out"):
         raise InputError(f"segment expected a Swin UNETR segmentation model (zoo.load of a segmentation entry), got {type(model).__name__}")

@@ -304,11 +304,10 @@ def run_train(args) -> int:
         return _train_csv(args, "train", arch, model_args)
     if args.name not in RECIPES:
         raise InputError(f"expected a registered graph recipe ({', '.join(sorted(RECIPES))}) or --csv FILE, got {args.name!r}")
-    argv = [args.name, *(f"{k}={json.dumps(v)}" for k, v in _flat(args.overrides)), "--seeds", *map(str, args.seeds)]
+    overrides = {**args.overrides, **({"epochs": args.epochs} if args.epochs else {})}
+    argv = [args.name, *(f"{k}={json.dumps(v)}" for k, v in _flat(overrides)), "--seeds", *map(str, args.seeds)]
     if args.out:
         argv += ["--out", args.out]
-    if args.epochs:
-        argv += [f"epochs={args.epochs}"]
     if args.resume:
         argv += ["--resume"]
     if args.threads:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -251,7 +252,7 @@ def run_recipe(recipe: str | dict, seed: int, out: str | os.PathLike, resume=Non
         model, result = train_tu(r["arch"], r["dataset"], seed, folds=r["folds"], **common)
     else:
         model, result = train_molecules(r["arch"], r["dataset"], seed, descriptors=r.get("descriptors", True), ckpt_dir=ckpt,
-                                        resume=resume, **common)  # fmt: skip
+                                        resume=resume, progress_bar=sys.stderr.isatty(), logger=True, **common)  # fmt: skip
     save_run(model, out / f"seed{seed}")
     result["recipe"] = name
     return result

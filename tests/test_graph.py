@@ -459,3 +459,19 @@ def test_export_merges_registered_seeds_with_new_run(monkeypatch):
     assert [c["acc_mean"] for c in export._seed_facts(merged, tu=True)["seed_cv"]] == pytest.approx([0.9, 0.85])
     with pytest.raises(ValueError, match="epoch"):
         export._seed_facts({"0": {"epochs": 20}, "1": {"epochs": 40}}, tu=True)
+
+
+def test_zoo_train_recipe_overrides_and_resume_reach_the_recipe(monkeypatch, tmp_path):
+    """`zoo train NAME key=value ... --resume` hands the overridden recipe to every seed (nothing is trained here)."""
+    import zoo.graph.train as train
+    from zoo.cli import main
+
+    calls = []
+    monkeypatch.setattr(train, "run_recipe", lambda recipe, seed, out, resume=None: calls.append((recipe, seed, resume)) or {})
+    argv = ["train", "gps-esol", "epochs=3", "optim.lr=5e-4", "model_args.hidden=32", "--seeds", "0", "2", "--out", str(tmp_path)]
+    assert main([*argv, "--resume"]) == 0
+    assert [(c[1], c[2]) for c in calls] == [(0, "auto"), (2, "auto")]
+    recipe = calls[0][0]
+    assert (recipe["epochs"], recipe["optim"]["lr"], recipe["model_args"]["hidden"]) == (3, 5e-4, 32)
+    assert recipe["optim"]["scheduler"] == "cosine" and recipe["model_args"]["layers"] == 3 and recipe["dataset"] == "esol"
+    assert main(["train", "gps-esol", "--epochs", "4", "--out", str(tmp_path)]) == 0 and calls[-1][0]["epochs"] == 4

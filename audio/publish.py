@@ -1,55 +1,40 @@
-"""Measure trained runs and write their facts to ``audio/trained.py`` (then the Hub-form folders).
+"""Measure finished runs and write their model folders ``hub/models/<name>`` (through `zoo.promote`).
 
-    ZOO_DATA_DIR=../shared/data python -m zoo.audio.publish measure convtasnet-fsdd2mix mossformer-fsdd2mix ...
-    ZOO_DATA_DIR=../shared/data python -m zoo.audio.publish write   convtasnet-fsdd2mix mossformer-fsdd2mix ...
+    ZOO_DATA_DIR=../shared/data python -m zoo.audio.publish convtasnet-fsdd2mix mossformer-fsdd2mix ...
 
-``measure`` reads ``runs/audio/<name>/hub`` (the best-validation checkpoint that ``zoo train <name>``
-wrote) and its ``result.json`` / training log, evaluates it on the recipe's fixed test mixtures exactly
-as ``zoo eval <name>`` does, with its weights rounded to float16, and compares with the float32 test
-SI-SNRi that the training run measured on the same mixtures (``result.json``); float16 is kept only if
-the test SI-SNRi moves by at most 0.05 dB (else float32 is evaluated and kept). It also records the SI-SNRi of the first
-``CHECK_MIXTURES`` test mixtures (``zoo eval <name> --mixtures 8``), pinned by the tests, and for every model but
-the baseline the mixture-by-mixture comparison with the baseline as stored (``vs_baseline``: mean difference,
-standard error, 95 % interval; measure the baseline first).
-``write`` (a fresh process, so that the registry sees the new facts) saves ``hub/models/<name>`` with
-``zoo.hub.save_pretrained`` and checks that the file's sha256 is the one recorded.
+For each name (the baseline first): read ``runs/audio/<name>/hub`` (the best-validation checkpoint that
+``zoo train <name>`` wrote) and its ``result.json`` / training log, evaluate it on the recipe's fixed test
+mixtures exactly as ``zoo eval <name>`` does with its weights rounded to float16, and compare with the
+float32 test SI-SNRi the run measured on the same mixtures; float16 is kept only if the test SI-SNRi
+moves by at most 0.05 dB. It also records the SI-SNRi of the first ``CHECK_MIXTURES`` test mixtures
+(``zoo eval <name> --mixtures 8``, pinned by the tests) and, for every model but the baseline, the
+mixture-by-mixture comparison with the baseline as stored (read from the baseline's folder). The folder
+is written with these facts in ``results.json``; no Python file is rewritten.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import pprint
 import sys
 from pathlib import Path
 
 import torch
 
-REPO = Path(__file__).resolve().parent.parent
-TRAINED_PY = Path(__file__).resolve().parent / "trained.py"
+REPO = Path.cwd()  # runs/ are read from the working directory (the checkout)
 CHECK_MIXTURES = 8
 FP16_TOLERANCE_DB = 0.05
 
-HEADER = '''"""Measured facts of the trained separators (written by `python -m zoo.audio.publish measure NAME...` from
-runs/audio/<name>/; re-run it rather than editing by hand).
-
-test: `zoo eval <name>` on the recipe's 500 fixed FSDD test mixtures (seed 0), of the weights as stored
-(``dtype``); fp32_test_si_snri: the float32 checkpoint on the same mixtures (the training run's
-result.json). check_si_snri: the first 8 test mixtures (`zoo eval <name> --mixtures 8`), pinned by
-tests/test_audio.py. sha256: of hub/models/<name>/model.safetensors. val_si_snri: validation SI-SNRi
-(100 fixed mixtures) at each validation step. threads: torch threads of the training run (absent = 1).
-vs_baseline: this model's minus the baseline's SI-SNRi, mixture by mixture on the 500 test mixtures (mean,
-standard error, normal 95 % interval, share better).
-"""
-
-# fmt: off
-'''
-
-
 def _load_trained() -> dict:
-    from .trained import TRAINED
+    """name -> measured facts of the separators that already have a folder."""
+    from zoo.registry import get_entry, list_models
 
-    return dict(TRAINED)
+    out = {}
+    for name in list_models(domain="audio", pretrained=True):
+        entry = get_entry(name)
+        if "trained" in entry.extra:
+            out[name] = entry.extra["trained"]
+    return out
 
 
 def _val_history(run: Path) -> dict[int, float]:
@@ -77,7 +62,7 @@ def _weights_bytes(model, dtype) -> bytes:
 
 
 def measure(name: str, trained: dict) -> dict:
-    """Facts of ``runs/audio/<name>`` for ``audio/trained.py``; ``trained`` holds those measured so far."""
+    """Measured facts of ``runs/audio/<name>``; ``trained`` holds the other separators' (the baseline's first)."""
     import hashlib
 
     from zoo.hub import from_pretrained
@@ -134,20 +119,16 @@ def measure(name: str, trained: dict) -> dict:
     return facts
 
 
-def write_trained(trained: dict) -> None:
-    TRAINED_PY.write_text(HEADER + "TRAINED: dict[str, dict] = " + pprint.pformat(trained, width=110, sort_dicts=True) + "\n")
+def write(name: str, facts: dict, trained: dict) -> Path:
+    from zoo.hub import from_pretrained
+    from zoo.promote import write_entry_folder
+    from zoo.weights import sha256_file
 
+    from .registry import entry_for_run
 
-def write(name: str) -> Path:
-    from zoo.hub import from_pretrained, save_pretrained
-    from zoo.registry import get_entry
-    from zoo.weights import folder_path, sha256_file
-
-    entry = get_entry(name)
-    facts = _load_trained()[name]
     dtype = torch.float16 if facts["dtype"] == "float16" else None
     model = from_pretrained(REPO / "runs" / "audio" / name / "hub")
-    folder = save_pretrained(model, folder_path(entry.weights.folder), entry=entry, dtype=dtype)
+    folder = write_entry_folder(model, entry_for_run(name, facts, trained), dtype=dtype)
     got = sha256_file(Path(folder) / "model.safetensors")
     if got != facts["sha256"]:
         raise SystemExit(f"{name}: written sha256 {got} differs from the measured {facts['sha256']}")
@@ -157,17 +138,13 @@ def write(name: str) -> Path:
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if len(argv) < 2 or argv[0] not in ("measure", "write"):
+    if not argv or argv[0].startswith("-"):
         print(__doc__)
         return 2
-    if argv[0] == "measure":
-        trained = _load_trained()
-        for name in argv[1:]:
-            trained[name] = measure(name, trained)
-            write_trained(trained)
-    else:
-        for name in argv[1:]:
-            write(name)
+    trained = _load_trained()
+    for name in argv:
+        trained[name] = measure(name, trained)
+        write(name, trained[name], trained)
     return 0
 
 

@@ -1,11 +1,9 @@
-"""Registered separators: recipes trained here on FSDD two-speaker mixtures (`zoo.audio.recipes`).
+"""Separator recipes and what is not a measurement: papers, published figures, the card text of a run.
 
-All three recipes were trained identically (same data stream, steps, optimiser, seed) on this shared
-CPU; ``audio/trained.py`` holds what was measured (written by ``python -m zoo.audio.publish measure``),
-and every entry found there is registered with its Hub-form folder ``hub/models/<name>`` (sha256 pinned)
-and its test SI-SNRi / SI-SNR measured by ``zoo eval <name>``. Each card also states the SI-SNRi of the
-identically trained Conv-TasNet baseline, measured by the same command. An entry missing from
-``trained.py`` is registered without weights (``zoo train <name>`` then writes ``runs/audio/<name>/hub``).
+The trained separators live in their folders ``hub/models/<name>/`` (``config.json`` and
+``results.json``, written by ``python -m zoo.audio.publish NAME...`` from a finished run); the core registry
+reads them from there and they take precedence over the weightless recipe entries registered here
+(``zoo train <name>`` trains a recipe).
 
 Published figures, quoted as theirs (not re-measured here; other data): ClearVoice's README
 (clearvoice/README.md, speech separation table) gives MossFormer2_SS_16K 22.0 dB SI-SNRi on WSJ0-2mix
@@ -16,7 +14,6 @@ from __future__ import annotations
 from zoo.registry import Metric, ModelEntry, WeightsSource, register_model
 
 from .recipes import RECIPES
-from .trained import TRAINED
 
 PAPERS = {
     "mossformer": "https://arxiv.org/abs/2302.11824",
@@ -43,27 +40,27 @@ def _db(v: float) -> str:
     return f"{v:.2f} dB"
 
 
-def _comparison(name: str) -> str:
-    """The card's sentence comparing ``name`` with the identically trained models, all measured here."""
-    if name not in TRAINED:
+def _comparison(name: str, trained: dict) -> str:
+    """The card's sentence comparing ``name`` with the identically trained models (``trained``: name -> facts)."""
+    if name not in trained:
         return ""
-    mine = TRAINED[name]["test"]["si_snri"]
-    if name != BASELINE and BASELINE in TRAINED:
-        base = TRAINED[BASELINE]["test"]["si_snri"]
-        paired = TRAINED[name].get("vs_baseline")
+    mine = trained[name]["test"]["si_snri"]
+    if name != BASELINE and BASELINE in trained:
+        base = trained[BASELINE]["test"]["si_snri"]
+        paired = trained[name].get("vs_baseline")
         spread = (f" (mixture by mixture: standard error {paired['stderr_db']:.2f} dB, 95 % interval "
                   f"{paired['ci95_db'][0]:+.2f} to {paired['ci95_db'][1]:+.2f} dB; better on "
                   f"{100 * paired['better_share']:.0f} % of the mixtures; benchmarks/audio_paired.py)" if paired else "")
         return (f" Identically trained Conv-TasNet baseline (`{BASELINE}`, same steps, data stream, optimiser and "
                 f"seed), measured by the same command: {_db(base)} SI-SNRi, so this model is {mine - base:+.2f} dB "
-                f"against it{spread}, with {TRAINED[name]['parameters'] / TRAINED[BASELINE]['parameters']:.2f}x its "
-                f"{TRAINED[BASELINE]['parameters']:,} parameters.")  # fmt: skip
-    others = [f"`{n}` {_db(TRAINED[n]['test']['si_snri'])}" for n in sorted(TRAINED) if n != name]
+                f"against it{spread}, with {trained[name]['parameters'] / trained[BASELINE]['parameters']:.2f}x its "
+                f"{trained[BASELINE]['parameters']:,} parameters.")  # fmt: skip
+    others = [f"`{n}` {_db(trained[n]['test']['si_snri'])}" for n in sorted(trained) if n != name]
     return (" Identically trained MossFormer models, measured by the same command: " + ", ".join(others) + "."
             if others else "")  # fmt: skip
 
 
-def _trained_description(name: str, arch: str, facts: dict) -> str:
+def _trained_description(name: str, arch: str, facts: dict, trained: dict) -> str:
     r, t = RECIPES[name], facts["test"]
     return (
         f"{TITLES[arch]} for two-speaker separation at 8 kHz, trained from scratch in attention-zoo on Free Spoken "
@@ -73,7 +70,7 @@ def _trained_description(name: str, arch: str, facts: dict) -> str:
         f"(step {facts['best_step']}, {_db(max(facts['val_si_snri'].values()))} on 100 "
         f"validation mixtures) is kept. {facts['parameters']:,} parameters, stored in {facts['dtype']}. "
         f"Test: {_db(t['si_snri'])} SI-SNRi ({_db(t['si_snr'])} SI-SNR, the mixtures' own {_db(t['input_si_snr'])}) on "
-        f"{PROTOCOL}.{_comparison(name)} A small model with a short CPU run: far below the papers' models "
+        f"{PROTOCOL}.{_comparison(name, trained)} A small model with a short CPU run: far below the papers' models "
         f"(tens of millions of parameters, hundreds of GPU hours) and not comparable with WSJ0-2mix figures. "
         f"{PUBLISHED[arch]}"
     )
@@ -95,10 +92,11 @@ def _training_notes(name: str, facts: dict) -> str:
             f"{facts['fp16_test_si_snri']:.3f} dB with float16 weights (kept when within 0.05 dB).")  # fmt: skip
 
 
-def _entry(name: str) -> ModelEntry:
+def entry_for_run(name: str, facts: dict | None = None, trained: dict | None = None) -> ModelEntry:
+    """The entry of recipe ``name``: weightless, or (``facts`` of a finished run, ``trained``: the other
+    separators' facts for the comparison) with the card text and metrics its folder gets."""
     r = RECIPES[name]
     arch = r["architecture"]
-    facts = TRAINED.get(name)
     metrics, weights = [], None
     description = (
         f"{TITLES[arch]} for two-speaker separation at 8 kHz, recipe for Free Spoken Digit Dataset mixtures "
@@ -108,6 +106,7 @@ def _entry(name: str) -> ModelEntry:
     )
     if facts is not None:
         weights = WeightsSource(folder=name, sha256=facts["sha256"])
+        trained = {**(trained or {}), name: facts}
         cmd = f"zoo eval {name}"
         note = (f"FSDD = {PROTOCOL}; SI-SNRi = SI-SNR of the best speaker permutation minus the mixture's own "
                 "SI-SNR, in dB, averaged over mixtures (ZOO_DATA_DIR pointing at the data folder).")  # fmt: skip
@@ -115,7 +114,8 @@ def _entry(name: str) -> ModelEntry:
             Metric("SI-SNRi", facts["test"]["si_snri"], DATASET, "test", cmd, note=note),
             Metric("SI-SNR", facts["test"]["si_snr"], DATASET, "test", cmd, note=note),
         ]
-        description = _trained_description(name, arch, facts)
+        metrics = [Metric(**{**m.__dict__, "protocol": PROTOCOL}) for m in metrics]
+        description = _trained_description(name, arch, facts, trained)
     return ModelEntry(
         name=name,
         architecture=arch,
@@ -138,5 +138,5 @@ def _entry(name: str) -> ModelEntry:
     )
 
 
-for _name in RECIPES:
-    register_model(_entry(_name))
+for _name in RECIPES:  # weightless recipe entries; a model folder of the same name takes precedence
+    register_model(entry_for_run(_name))

@@ -1,4 +1,4 @@
-"""Validation SI-SNRi by training step of the registered separators (docs/audio.md), from ``audio/trained.py``.
+"""Validation SI-SNRi by training step of the registered separators (docs/audio.md), from the model folders' results.json.
 
     python benchmarks/audio_curves.py [--out docs/img/audio_val_curves.png] [--run NAME=runs/audio/other/NAME ...]
 
@@ -19,8 +19,9 @@ def main(argv=None) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from zoo.audio.publish import _val_history
-    from zoo.audio.trained import TRAINED
+    from zoo.audio.publish import _load_trained, _val_history
+
+    TRAINED = _load_trained()  # noqa: N806 - name -> facts, read from the model folders
 
     p = argparse.ArgumentParser()
     p.add_argument("--out", default="docs/img/audio_val_curves.png")
@@ -29,7 +30,7 @@ def main(argv=None) -> int:
     fig, ax = plt.subplots(figsize=(7, 4))
     colors = {}
     for name, facts in TRAINED.items():
-        steps, vals = zip(*sorted(facts["val_si_snri"].items()))
+        steps, vals = zip(*sorted((int(k), v) for k, v in facts["val_si_snri"].items()))
         (line,) = ax.plot(steps, vals, marker="o", ms=3, label=f"{name} (test {facts['test']['si_snri']:.2f} dB)")
         colors[name] = line.get_color()
     for spec in a.run:

@@ -38,7 +38,7 @@ def render() -> str:
         if e.weights is None:
             src = "—"
         elif e.weights.folder:
-            src = f"`hub/models/{e.weights.folder}`"
+            src = f"`hub/models/{Path(e.weights.folder).name}`"
         elif e.weights.repo_id:
             src = f"`{e.weights.repo_id}` (converted)" if e.weights.converter else f"`{e.weights.repo_id}`"
         else:

@@ -1,12 +1,12 @@
-"""Export a trained run to ``hub/models/<name>/`` and record its facts in `zoo.graph.registry`.
+"""Export a trained run to its model folder ``hub/models/<name>/`` (facts in its results.json, through `zoo.promote`).
 
 The registered seed is the one with the best validation metric (never chosen on test). TU sets are
 cross-validated with no validation data, so their registered seed is not chosen at all: it stays the
 one already registered (else the lowest). Weights are stored in float16 when that moves the test
 metric by less than 0.1 % (else float32).
 
-``runs/`` is scratch: seeds already recorded in the registry but missing from the run's
-``results.json`` are taken from the registry facts. When the chosen seed is the registered one and its
+``runs/`` is scratch: seeds already recorded in the model folder but missing from the run's
+``results.json`` are taken from the folder's facts. When the chosen seed is the registered one and its
 run folder is gone, only the seed lists are updated and the registered weights are kept as they are.
 
 Example (shell)::
@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import pprint
-import re
 from pathlib import Path
 
 import numpy as np
@@ -27,11 +25,42 @@ import torch
 
 from zoo.weights import sha256_file
 
-from .registry import _TRAINED, make_entry
+from .registry import make_entry
 from .train import RECIPES, evaluate_tu_fold, load_run
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path.cwd()  # runs/ are read from the working directory (the checkout)
 PINNED_SMILES = ["CCO", "c1ccccc1", "CC(=O)Oc1ccccc1C(=O)O"]
+
+
+def _load_trained() -> dict:
+    """name -> measured facts of every graph model folder (its results.json, with config's arguments)."""
+    from zoo.registry import list_models, models_dir, read_folder_facts
+
+    out = {}
+    for name in list_models(domain="graph", pretrained=True):
+        folder = models_dir() / name
+        if not (folder / "results.json").is_file():
+            continue
+        config, results = read_folder_facts(folder)
+        facts = dict(results.get("measured", {}))
+        facts.update(model_args=config["model_args"], preprocessing=config["preprocessing"],
+                     sha256=config["weights_sha256"], training_notes=(config.get("card") or {}).get("training_notes", ""))
+        out[name] = facts
+    return out
+
+
+def _write_folder(name: str, model, facts: dict, dtype) -> Path:
+    from zoo.promote import write_entry_folder
+
+    entry = make_entry(name, facts)
+    folder = write_entry_folder(model, entry, dtype=dtype)
+    # the raw per-seed facts (export merges seeds from them next time) next to the metrics
+    import json as _json
+
+    results = _json.loads((folder / "results.json").read_text())
+    results["measured"] = {k: v for k, v in facts.items() if k not in ("model_args", "preprocessing", "sha256", "training_notes")}
+    (folder / "results.json").write_text(_json.dumps(results, indent=2, sort_keys=True) + "\n")
+    return folder
 
 
 def _evaluate(model, data_dir=None) -> dict:
@@ -45,6 +74,7 @@ def _evaluate(model, data_dir=None) -> dict:
 def export(name: str, run_dir: str | None = None, seed: int | None = None) -> dict:
     from zoo.hub import from_pretrained, save_pretrained
 
+    _TRAINED = _load_trained()  # noqa: N806
     run = Path(run_dir or ROOT / "runs" / "graph" / name)
     results = _merged_results(name, json.loads((run / "results.json").read_text()))
     recipe = RECIPES[name]
@@ -59,7 +89,7 @@ def export(name: str, run_dir: str | None = None, seed: int | None = None) -> di
     res = results[str(seed)]
     old = _TRAINED.get(name)
     if old is not None and old["seed"] == seed and not (run / f"seed{seed}").exists():
-        return _record_seeds(name, results)
+        return _record_seeds(name, results, old)
     model = load_run(run / f"seed{seed}")
     cfg = model.config.to_dict()
     facts = {
@@ -72,12 +102,13 @@ def export(name: str, run_dir: str | None = None, seed: int | None = None) -> di
     if tu:
         facts["fold_acc"] = res["fold_acc"]
     full = _evaluate(model)
-    folder = ROOT / "hub" / "models" / name
+    import tempfile
+
+    scratch = Path(tempfile.mkdtemp(prefix="zoo-graph-export-"))
     for dtype in (torch.float16, None):
         facts["test"] = full
         facts["dtype"] = "float16" if dtype is not None else "float32"
-        save_pretrained(model, folder, make_entry(name, facts), dtype=dtype)
-        loaded = from_pretrained(folder)
+        loaded = from_pretrained(save_pretrained(model, scratch / facts["dtype"], dtype=dtype))
         got = _evaluate(loaded)
         main = "acc" if tu else ("rmse" if "rmse" in got else "roc_auc")
         if abs(got[main] - full[main]) <= 1e-3 * abs(full[main]):
@@ -86,18 +117,15 @@ def export(name: str, run_dir: str | None = None, seed: int | None = None) -> di
     if not tu:
         facts["pinned"] = {"smiles": PINNED_SMILES, "outputs": loaded.predict_smiles(PINNED_SMILES).tolist()}
     facts["fp32_test"] = full
+    folder = _write_folder(name, model if facts["dtype"] == "float32" else loaded, facts,
+                           None if facts["dtype"] == "float32" else torch.float16)  # fmt: skip
     facts["sha256"] = sha256_file(folder / "model.safetensors")
-    save_pretrained(model if facts["dtype"] == "float32" else loaded, folder, make_entry(name, facts),
-                    dtype=None if facts["dtype"] == "float32" else torch.float16)  # fmt: skip
-    facts["sha256"] = sha256_file(folder / "model.safetensors")
-    _TRAINED[name] = facts
-    _write_trained(_TRAINED)
     return facts
 
 
 def _merged_results(name: str, results: dict) -> dict:
-    """``results`` plus the seeds the registry already records for ``name`` (rebuilt from its facts)."""
-    facts = _TRAINED.get(name)
+    """``results`` plus the seeds the model folder already records for ``name`` (rebuilt from its facts)."""
+    facts = _load_trained().get(name)
     if facts is None:
         return results
     merged = {}
@@ -122,25 +150,17 @@ def _seed_facts(results: dict, tu: bool) -> dict:
     return {"seed_test": [results[s]["test"] for s in order], "seed_val": [results[s]["val"] for s in order]}
 
 
-def _record_seeds(name: str, results: dict) -> dict:
-    """Update the seed lists of a registered model whose registered seed (and weights) stay the same."""
-    facts = dict(_TRAINED[name])
-    tu = "fold_acc" in facts
+def _record_seeds(name: str, results: dict, old: dict) -> dict:
+    """Update the seed lists of a model whose registered seed (and weights) stay the same."""
+    from zoo.hub import from_pretrained
+    from zoo.registry import models_dir
+
+    facts = dict(old)
     facts["seeds"] = sorted(int(s) for s in results)
-    facts.update(_seed_facts(results, tu))
-    _TRAINED[name] = facts
-    _write_trained(_TRAINED)
+    facts.update(_seed_facts(results, "fold_acc" in facts))
+    model = from_pretrained(models_dir() / name)
+    _write_folder(name, model, facts, torch.float16 if facts.get("dtype") == "float16" else None)
     return facts
-
-
-def _write_trained(trained: dict) -> None:
-    path = Path(__file__).with_name("registry.py")
-    text = path.read_text()
-    body = "_TRAINED: dict[str, dict] = " + pprint.pformat(trained, width=120, sort_dicts=True) + "\n"
-    text = re.sub(r"(# BEGIN TRAINED\n).*?(# END TRAINED)", lambda m: m.group(1) + body + m.group(2), text, flags=re.S)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
 
 
 def main(argv=None) -> int:

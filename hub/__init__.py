@@ -1,7 +1,7 @@
-"""`zoo.hub`: Hub-form folders (config.json + model.safetensors + README.md card), loading and publishing."""
+"""`zoo.hub`: Hub-form folders (config.json + model.safetensors + results.json + README.md card), loading and publishing."""
 
 from .card import card_body, card_data, render_card, write_card
-from .pretrained import from_pretrained, hub_config, save_pretrained
+from .pretrained import from_pretrained, hub_config, save_pretrained, verify_folder
 from .publish import model_folder, planned_files, publish
 
 __all__ = [
@@ -14,5 +14,6 @@ __all__ = [
     "publish",
     "render_card",
     "save_pretrained",
+    "verify_folder",
     "write_card",
 ]

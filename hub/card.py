@@ -1,9 +1,9 @@
 """Model cards generated from registry entries with huggingface_hub's `ModelCard` / `ModelCardData`.
 
-The card is never typed by hand: `render_card(entry)` builds it from the entry (description,
-measured metrics with the command that reproduces each, published numbers labelled as such,
-training command, licence), so the committed ``README.md`` of a model folder and the docs table
-can be checked against the registry.
+The card is never typed by hand: `render_card(entry)` builds it from the entry, and a model folder's
+entry comes from the folder's own facts (``config.json`` card and training sections, ``results.json``
+metrics), so the committed ``README.md`` is generated from the one home of those facts
+(``python -m zoo.hub.card`` re-renders every folder's card).
 
 Example:
     >>> from zoo.registry import get_entry
@@ -36,6 +36,36 @@ TASK_NAMES = {
 }
 
 
+# data sets with a Hub dataset repository (the card's ``datasets:`` lists only real Hub ids; others are named in prose)
+HUB_DATASETS = {"cifar10": "uoft-cs/cifar10", "cifar-10": "uoft-cs/cifar10"}
+# metric ids the Hub (and `evaluate`) know, by the zoo's metric names
+METRIC_TYPES = {"mse": "mse", "mae": "mae", "rmse": "rmse", "roc_auc": "roc_auc", "top1": "accuracy", "accuracy": "accuracy",
+                "dice": "dice", "si-snri": "si-snri", "si-snr": "si-snr"}
+
+
+def hub_dataset_ids(datasets) -> list[str]:
+    """The data sets that are Hub dataset repositories (``org/name`` ids or known names), as Hub ids."""
+    out = []
+    for d in datasets or ():
+        key = str(d).lower()
+        if key in HUB_DATASETS:
+            out.append(HUB_DATASETS[key])
+        elif "/" in str(d) and str(d).count("/") == 1 and "." not in str(d).rsplit("/", 1)[-1] and not str(d).startswith((".", "/")):
+            out.append(str(d))
+    return list(dict.fromkeys(out))
+
+
+def metric_type(name: str) -> str:
+    """A Hub metric id for a zoo metric name (``"top1 (held-out val)"`` -> ``"accuracy"``, ``"Dice WT"`` -> ``"dice"``)."""
+    key = name.lower()
+    for prefix, kind in METRIC_TYPES.items():
+        if key == prefix or key.startswith(prefix + " ") or key.startswith(prefix + "("):
+            return kind
+    if "accuracy" in key:
+        return "accuracy"
+    return key.replace(" ", "_")
+
+
 def _fmt(value: float | None, missing: str = "—") -> str:
     if value is None:
         return missing
@@ -48,10 +78,10 @@ def card_data(entry: ModelEntry) -> ModelCardData:
         EvalResult(
             task_type=PIPELINE_TAGS.get(entry.task, entry.task),
             task_name=TASK_NAMES.get(entry.task, entry.task),
-            dataset_type=m.dataset.lower(),
+            dataset_type=(hub_dataset_ids([m.dataset]) or [m.dataset.lower()])[0],
             dataset_name=m.dataset,
             dataset_split=m.split,
-            metric_type=m.name.lower(),
+            metric_type=metric_type(m.name),
             metric_name=m.name,
             metric_value=m.value,
         )
@@ -63,7 +93,7 @@ def card_data(entry: ModelEntry) -> ModelCardData:
         library_name=entry.extra.get("library_name", "attention-zoo"),
         pipeline_tag=entry.extra.get("pipeline_tag", PIPELINE_TAGS.get(entry.task)),
         tags=list(dict.fromkeys(tags)),
-        datasets=list(entry.datasets) or None,
+        datasets=hub_dataset_ids(entry.datasets) or None,
         license=entry.license,
         base_model=entry.base_model,
         model_name=entry.name,
@@ -106,6 +136,8 @@ def card_body(entry: ModelEntry) -> str:
             lines += [""] + [f"- {n}" for n in dict.fromkeys(notes)]
         lines.append("")
     lines += ["## Model", "", f"- architecture: `{entry.architecture}` ({entry.domain}, {entry.task})"]
+    if entry.datasets:
+        lines.append(f"- data: {', '.join(entry.datasets)}")
     if "params" in entry.extra:
         lines.append(f"- parameters: {entry.extra['params']:,}")
     if entry.paper:
@@ -131,23 +163,28 @@ def render_card(entry: ModelEntry) -> ModelCard:
     return ModelCard(f"---\n{card_data(entry).to_yaml()}\n---\n\n{card_body(entry)}")
 
 
-def write_card(entry: ModelEntry, folder=None):
-    """Rewrite only ``README.md`` of ``entry``'s folder (after its metrics changed); returns the path."""
-    from zoo.weights import atomic_write_bytes, folder_path
+def write_card(folder, entry: ModelEntry | None = None):
+    """Rewrite only ``README.md`` of a model folder from its facts (config.json, results.json); returns the path.
 
-    if folder is None:
-        if entry.weights is None or not entry.weights.folder:
-            raise ValueError(f"{entry.name} has no repository folder")
-        folder = folder_path(entry.weights.folder)
-    path = folder / "README.md"
-    atomic_write_bytes(path, str(render_card(entry)).encode())
-    return path
+    ``folder`` may also be a registered name with a folder in ``hub/models``.
+    """
+    from pathlib import Path
+
+    from zoo.io import atomic_write_bytes
+    from zoo.registry import entry_from_folder, models_dir
+
+    path = Path(folder)
+    if not (path / "config.json").is_file():
+        path = models_dir() / str(folder)
+    entry = entry or entry_from_folder(path)
+    return atomic_write_bytes(path / "README.md", str(render_card(entry)).encode())
 
 
-if __name__ == "__main__":  # python -m zoo.hub.card NAME ... : refresh committed cards from the registry
+if __name__ == "__main__":  # python -m zoo.hub.card [NAME|FOLDER ...] : re-render cards from their folders (all by default)
     import sys
 
-    from zoo.registry import get_entry
+    from zoo.registry import models_dir
 
-    for name in sys.argv[1:]:
-        print(write_card(get_entry(name)))
+    targets = sys.argv[1:] or sorted(p.name for p in models_dir().iterdir() if (p / "config.json").is_file())
+    for target in targets:
+        print(write_card(target))

@@ -16,7 +16,7 @@ from zoo.errors import ZooError
 from zoo.registry import get_entry
 from zoo.weights import folder_path, sha256_file
 
-from .pretrained import HUB_FILES, save_pretrained
+from .pretrained import HUB_FILES, save_pretrained, verify_folder
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def model_folder(name_or_folder: str | os.PathLike, workdir: str | os.PathLike |
 
     model = zoo.load(entry.name)
     target = Path(workdir or tempfile.mkdtemp(prefix="zoo-publish-")) / entry.name
-    return save_pretrained(model, target, entry=entry)
+    return save_pretrained(model, target, entry=entry, overwrite=True)
 
 
 def planned_files(folder: Path) -> list[UploadFile]:
@@ -67,6 +67,7 @@ def publish(
     missing = [f for f in HUB_FILES if not (folder / f).is_file()]
     if missing:
         raise ZooError(f"{folder} is not a complete Hub-form folder: missing {', '.join(missing)}")
+    verify_folder(folder)  # a corrupted or truncated folder is refused, dry run included
     files = planned_files(folder)
     if dry_run:
         return files

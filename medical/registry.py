@@ -1,8 +1,9 @@
 """Registered medical models: upstream Swin UNETR weights (converted on load) and the zoo's BRATS-subset model.
 
 Upstream numbers are quoted as theirs (in the description and ``extra["published"]``); they are not
-re-measured here (BTCV is not in this project's data). Trained entries carry only numbers measured
-by the command written next to them.
+re-measured here (BTCV is not in this project's data). Models trained here live in their folders
+``hub/models/<name>/`` (config.json, results.json), read by the core registry; this module keeps their
+recipes and the card text of a run (`entry_for_run`).
 """
 
 from __future__ import annotations
@@ -104,42 +105,14 @@ RECIPES = {
     }
 }
 
-# Zoo-trained: from runs/medical/<name>/result.json and logs/ (`zoo train`), `zoo eval` of the committed fp16
-# folder (fp32 vs fp16 compared with `evaluate` on both), and the sha256 of hub/models/<name>/model.safetensors.
-_TRAINED: dict[str, dict] = {
-    "swin-unetr-brats-subset": {
-        "sha256": "2d917376e2e532ecee660fe53703c3c9e2e1a4be600af1a78430196ba9420294",
-        # `zoo eval swin-unetr-brats-subset` on the committed fp16 weights (mean of the 2 test cases)
-        "dice": {"WT": 0.5696, "TC": 0.1229, "ET": 0.2980},
-        "test_cases": {
-            "brats_2013_pat0001_1": {"WT": 0.6404, "TC": 0.0821, "ET": 0.1957},
-            "brats_2013_pat0002_1": {"WT": 0.4988, "TC": 0.1637, "ET": 0.4002},
-        },
-        # best validation Dice (2 validation cases, whole volumes at 3 mm, sliding window): the selected checkpoint
-        "val_dice": {"mean": 0.5100, "WT": 0.6558, "TC": 0.3487, "ET": 0.5253},
-        "params": 3_911_662,
-        "training_notes": (
-            "800 optimisation steps (each: 2 ROI crops of 64x32x32 voxels at 3 mm from one of the 2 training cases, "
-            "pos/neg balanced), AdamW lr 5e-4, 20 warm-up steps then cosine, DiceCE loss, seed 0; validation every "
-            "100 steps on the 2 validation cases (whole volumes, sliding window, 3 mm grid). The best validation "
-            "mean Dice, 0.510 (WT 0.656, TC 0.349, ET 0.525), came after 400 steps and is the checkpoint kept; later "
-            "checkpoints scored 0.45-0.48 while the training loss kept falling (2 training cases are overfit). Run "
-            "with `--threads 1 --no-progress`: 2,501 s wall on one thread of a shared 2-core CPU (about 0.4 of a core). "
-            "Window size 4 instead of MONAI's default 7: the 32x16x16 first-stage grid of "
-            "the ROI splits into whole windows; forward + backward of a 2-crop batch took about 4.3 s instead of 11 s here. Stored in "
-            "fp16: `zoo.medical.train.evaluate` of the fp32 and of the fp16 folder differ by at most 0.0004 test Dice."
-        ),
-    }
-}
-
-
-def _trained_entry(name: str, facts: dict | None) -> ModelEntry:
-    """The entry of a recipe: with weights and measured Dice once trained, else architecture + recipe only."""
+def entry_for_run(name: str, facts: dict | None = None) -> ModelEntry:
+    """The entry of a recipe: with weights and measured Dice (``facts`` of a finished run, for its folder), else
+    architecture + recipe only. Trained models are read from their folders, which take precedence."""
     recipe = RECIPES[name]
     cmd = f"zoo eval {name}"
     note = "2 test cases of a 6-case BRATS 2015 subset, at the original 1 mm grid: proves the pipeline, not a benchmark."
     metrics = []
-    if facts:
+    if facts:  # pragma: no cover - used when a new run is written to its folder
         metrics = [Metric(f"Dice {r}", facts["dice"][r], "BRATS2015-subset", "test", cmd, note=note) for r in ("WT", "TC", "ET")]
         val_note = "2 validation cases, whole volumes resampled to 3 mm (not the original grid); used to pick the checkpoint."
         metrics.append(Metric("validation Dice, mean of WT/TC/ET", facts["val_dice"]["mean"], "BRATS2015-subset",
@@ -171,12 +144,12 @@ def _trained_entry(name: str, facts: dict | None) -> ModelEntry:
         extra={
             "license_note": "Trained on BRATS 2015 data (CC BY-NC-SA 3.0): the weights inherit that licence "
             "(non-commercial, share-alike).",
-            "training_notes": facts.get("training_notes", ""),
+            **({"training_notes": facts["training_notes"]} if facts.get("training_notes") else {}),
             **({"params": facts["params"]} if "params" in facts else {}),
             **({"test_cases": facts["test_cases"]} if "test_cases" in facts else {}),
         },
     )
 
 
-for _name in RECIPES:
-    register_model(_trained_entry(_name, _TRAINED.get(_name)))
+for _name in RECIPES:  # weightless recipe entries; a model folder of the same name takes precedence
+    register_model(entry_for_run(_name))

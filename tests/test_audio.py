@@ -593,8 +593,8 @@ def test_zoo_separate_end_to_end_and_errors(tmp_path, capsys, registry_sandbox):
     t = np.arange(int(rate * 1.3)) / rate
     stereo = np.stack([0.3 * np.sin(2 * np.pi * 300 * t), 0.2 * np.sin(2 * np.pi * 520 * t)], axis=1)
     sf.write(tmp_path / "mix.wav", stereo.astype(np.float32), rate)
-    rc = main(["separate", "mossformer2-fsdd2mix", str(tmp_path / "mix.wav"), "--out-dir", str(tmp_path / "out"),
-               "--checkpoint", str(tmp_path / "ckpt"), "--plot", str(tmp_path / "spec.png"), "--chunk-seconds", "0.5",
+    rc = main(["separate", "mossformer2-fsdd2mix", str(tmp_path / "mix.wav"), "--out", str(tmp_path / "out"),
+               "--weights", str(tmp_path / "ckpt"), "--plot", str(tmp_path / "spec.png"), "--chunk-seconds", "0.5",
                "--overlap-seconds", "0.1", "--no-progress"])  # fmt: skip
     err = capsys.readouterr().err
     assert rc == 0, err
@@ -605,15 +605,20 @@ def test_zoo_separate_end_to_end_and_errors(tmp_path, capsys, registry_sandbox):
     assert (tmp_path / "spec.png").stat().st_size > 1000
     # eval on a folder of speakers: SI-SNR / SI-SNRi of fixed mixtures as JSON
     _write_speakers(tmp_path / "spk", n=10)
-    rc = main(["eval", "mossformer2-fsdd2mix", "--checkpoint", str(tmp_path / "ckpt"), "--data", str(tmp_path / "spk"),
+    rc = main(["eval", "mossformer2-fsdd2mix", "--weights", str(tmp_path / "ckpt"), "--data", str(tmp_path / "spk"),
                "--mixtures", "3", "--json"])  # fmt: skip
     res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert rc == 0 and res["mixtures"] == 3 and res["split"] == "test"
-    assert abs(res["si_snri"] - (res["si_snr"] - res["input_si_snr"])) < 0.01
+    assert rc == 0 and res["protocol"] == "overlap" and res["split"] == "test" and sorted(res["results"]) == ["max", "min"]
+    for r in res["results"].values():
+        assert r["mixtures"] == 3 and abs(r["si_snri"] - (r["si_snr"] - r["input_si_snr"])) < 0.01
+    rc = main(["eval", "mossformer2-fsdd2mix", "--weights", str(tmp_path / "ckpt"), "--data", str(tmp_path / "spk"),
+               "--mixtures", "3", "--protocol", "sparse"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert rc == 0 and "mossformer2-fsdd2mix sparse test (3 mixtures): sparse SI-SNRi" in out
     # bad input: a clear message and exit status 2
     sf.write(tmp_path / "silent.wav", np.zeros(800, np.float32), 8000)
-    rc = main(["separate", "mossformer2-fsdd2mix", str(tmp_path / "silent.wav"), "--out-dir", str(tmp_path / "o2"),
-               "--checkpoint", str(tmp_path / "ckpt")])  # fmt: skip
+    rc = main(["separate", "mossformer2-fsdd2mix", str(tmp_path / "silent.wav"), "--out", str(tmp_path / "o2"),
+               "--weights", str(tmp_path / "ckpt")])  # fmt: skip
     assert rc == 2 and "is silent" in capsys.readouterr().err
     # an entry registered without weights says how to get them
     import dataclasses
@@ -622,7 +627,7 @@ def test_zoo_separate_end_to_end_and_errors(tmp_path, capsys, registry_sandbox):
 
     register_model(dataclasses.replace(get_entry("mossformer2-fsdd2mix"), name="mossformer2-untrained", weights=None,
                                        metrics=[], aliases=()))  # fmt: skip
-    rc = main(["separate", "mossformer2-untrained", str(tmp_path / "mix.wav"), "--out-dir", str(tmp_path / "o3")])
+    rc = main(["separate", "mossformer2-untrained", str(tmp_path / "mix.wav"), "--out", str(tmp_path / "o3")])
     assert rc == 2 and "zoo train mossformer2-untrained" in capsys.readouterr().err
 
 
@@ -686,11 +691,12 @@ def test_zoo_separate_with_registered_weights_separates_a_real_mixture(tmp_path,
     from zoo.audio.task import mixture_si_snr
     from zoo.cli import main
 
-    dm = MixtureDataModule(data_dir() / "audio" / "fsdd", test_size=2, splits=("test",))
+    dm = MixtureDataModule(data_dir() / "audio" / "fsdd", test_size=2, splits=("test",), protocol="sparse",
+                           segment_seconds=1.0)  # the protocol the registered weights were trained on
     dm.setup()
     mix, src = dm.test_set[1]
     sf.write(tmp_path / "some_mix.wav", mix.numpy(), 8000)
-    rc = main(["separate", "mossformer2-fsdd2mix", str(tmp_path / "some_mix.wav"), "--out-dir", str(tmp_path / "x"),
+    rc = main(["separate", "mossformer2-fsdd2mix", str(tmp_path / "some_mix.wav"), "--out", str(tmp_path / "x"),
                "--no-progress"])  # fmt: skip
     assert rc == 0, capsys.readouterr().err
     est = torch.stack([torch.from_numpy(sf.read(tmp_path / "x" / f"some_mix_spk{i}.wav", dtype="float32")[0]) for i in (1, 2)])

@@ -28,7 +28,8 @@ def test_list_and_info(registry_sandbox, capsys):
     assert main(["info", "toy-c"]) == 0
     out = capsys.readouterr().out
     assert "toy-cli  (core, regression, architecture toy-mlp)" in out
-    assert "folder hub/models/toy-cli" in out and "sha256 " + "ef" * 32 in out
+    assert "weights: its folder" in out and "folder: " in out and "toy-cli" in out and "sha256 " + "ef" * 32 in out
+    assert "source: " in out and out.count("tests/conftest.py") == 1  # the toy architecture's source file
     assert "Toy test rmse: 0.5 (published 0.6, paper)  ← zoo eval toy-cli" in out
 
 
@@ -78,7 +79,7 @@ def test_publish_dry_run_prints_files(registry_sandbox, tmp_path, capsys):
     assert main(["publish", str(folder), "--repo-id", "org/toy-cli-p", "--dry-run"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "would upload to https://huggingface.co/org/toy-cli-p:"
-    assert [line.split()[0] for line in out[1:]] == ["README.md", "config.json", "model.safetensors"]
+    assert [line.split()[0] for line in out[1:]] == ["README.md", "config.json", "model.safetensors", "results.json"]
 
 
 def test_console_script_runs():

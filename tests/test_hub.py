@@ -32,8 +32,11 @@ def test_save_load_round_trip_identical_outputs(registry_sandbox, tmp_path):
     torch.manual_seed(0)
     model = zoo.load(entry.name, pretrained=False)
     folder = save_pretrained(model, tmp_path / "m")
-    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "config.json", "model.safetensors"]
+    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "config.json", "model.safetensors", "results.json"]
     cfg = json.loads((folder / "config.json").read_text())
+    import hashlib
+
+    assert cfg["weights_sha256"] == hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()
     assert cfg["architecture"] == "toy-mlp" and cfg["model_args"] == {"hidden": 8}
     assert cfg["preprocessing"] == {"mean": [0.5, 1.5]}
     again = from_pretrained(folder)
@@ -64,7 +67,8 @@ def test_card_parses_back_with_model_index(registry_sandbox, tmp_path):
     data = card.data.to_dict()
     assert data["library_name"] == "attention-zoo"
     assert data["pipeline_tag"] == "time-series-forecasting"
-    assert data["license"] == "cc-by-nd-4.0" and data["datasets"] == ["ETTh1"]
+    assert data["license"] == "cc-by-nd-4.0" and "datasets" not in data  # not a Hub dataset id: named in prose
+    assert "- data: ETTh1" in card.text
     result = data["model-index"][0]["results"][0]
     assert result["metrics"][0]["type"] == "mse" and result["metrics"][0]["value"] == 0.4321
     assert result["dataset"]["name"] == "ETTh1" and result["dataset"]["split"] == "test"
@@ -125,7 +129,7 @@ def test_publish_dry_run_and_upload(registry_sandbox, tmp_path, monkeypatch):
     register_model(ModelEntry(name="toy-pub", architecture="toy-mlp", domain="core", task="regression",
                               weights=WeightsSource(folder=str(folder))))
     files = publish("toy-pub", "org/toy-pub", dry_run=True)
-    assert [f.path for f in files] == ["README.md", "config.json", "model.safetensors"]
+    assert [f.path for f in files] == ["README.md", "config.json", "model.safetensors", "results.json"]
     assert files[2].size == (folder / "model.safetensors").stat().st_size
 
     calls = []
@@ -150,7 +154,7 @@ def test_publish_dry_run_and_upload(registry_sandbox, tmp_path, monkeypatch):
     assert calls == [
         ("create_repo", "org/toy-pub", True),
         ("create_branch", "org/toy-pub", "v1"),
-        ("upload_folder", "org/toy-pub", str(folder), "v1", ["README.md", "config.json", "model.safetensors"]),
+        ("upload_folder", "org/toy-pub", str(folder), "v1", ["README.md", "config.json", "model.safetensors", "results.json"]),
     ]
     with pytest.raises(zoo.ZooError, match="org/name"):
         publish("toy-pub", "not-a-repo-id", dry_run=True)
@@ -162,5 +166,5 @@ def test_saving_is_byte_reproducible(registry_sandbox, tmp_path):
     digests = set()
     for i in range(4):  # safetensors writes metadata from a hash map: more than one key would shuffle
         folder = save_pretrained(model, tmp_path / f"r{i}", dtype=torch.float16)
-        digests.add(tuple((folder / f).read_bytes() for f in ("config.json", "model.safetensors", "README.md")))
+        digests.add(tuple((folder / f).read_bytes() for f in ("config.json", "model.safetensors", "README.md", "results.json")))
     assert len(digests) == 1

@@ -1,14 +1,14 @@
-"""Registered forecasting models: trained here on ETTh1 (LTSF protocol, input 96, label 48, multivariate).
+"""Forecasting facts that are not measurements: papers, published ETTh1 figures, card text of a run.
 
-Every number below was measured by ``zoo eval <name> --data ETTh1`` (test split, all windows,
-standardised values); ``published`` is the paper/benchmark figure for the same setting, labelled
-with its source. The ``_TRAINED`` table is written from the training runs' results
-(``runs/timeseries/<name>/result.json``) and the sha256 of each ``hub/models/<name>/model.safetensors``.
+The trained models themselves live in their folders ``hub/models/<name>/`` (``config.json`` and
+``results.json``, written by ``python -m zoo.timeseries.publish NAME`` from a finished run); the core
+registry reads them from there. ``published`` figures are the paper/benchmark numbers for the same
+setting, labelled with their source.
 """
 
 from __future__ import annotations
 
-from zoo.registry import Metric, ModelEntry, WeightsSource, register_model
+from zoo.registry import Metric, ModelEntry
 
 from .recipes import RECIPES
 
@@ -43,21 +43,17 @@ INFORMER_NOTE = (
 
 DATASET_LICENSE = "cc-by-nd-4.0"
 
-# name -> measured facts, written by `python -m zoo.timeseries.publish NAME...` (see trained.py)
-from .trained import TRAINED as _TRAINED  # noqa: E402
-
-VARIANT_NOTES = {
+VARIANT_NOTES = {  # card text of registered variants (their numbers are in their folders' results.json)
     "autoformer-d128-etth1-h96": (
-        " Width variant: d_model 128, d_ff 256 (the faithful-width `autoformer-etth1-h96` has 64/128). Both "
-        "were trained with the same seed; on validation MSE this one is worse (0.8322 vs 0.8256 for the "
-        "first-round d_model-64 model, and 0.8203 for its retrain on every training window, which is the "
-        "registered `autoformer-etth1-h96`), so the `autoformer-etth1` alias points to the other. Its lower "
-        "test MSE was seen only after the runs finished; it is listed for transparency, not selected on test."
+        " Width variant: d_model 128, d_ff 256 (the faithful-width `autoformer-etth1-h96` has 64/128), same seed; its "
+        "validation MSE is worse than the faithful-width model's, so the `autoformer-etth1` alias points to the other. "
+        "It is listed for transparency, not selected on test."
     ),
 }
 
 
-def _entry(name: str, facts: dict) -> ModelEntry:
+def entry_for_run(name: str, facts: dict) -> ModelEntry:
+    """The entry (card text, metrics, published figures) of a finished run, for `publish` to write into its folder."""
     recipe = RECIPES[name]
     arch, h = recipe["architecture"], recipe["pred_len"]
     cmd = f"zoo eval {name} --data ETTh1"
@@ -73,9 +69,7 @@ def _entry(name: str, facts: dict) -> ModelEntry:
         architecture=arch,
         domain="timeseries",
         task="forecasting",
-        model_args=facts["model_args"],
-        preprocessing=facts["preprocessing"],
-        weights=WeightsSource(folder=name, sha256=facts["sha256"]),
+        model_args=dict(recipe.get("model_args", {})),
         license=DATASET_LICENSE,
         metrics=metrics,
         aliases=(short,) if h == 96 and name not in VARIANT_NOTES else (),
@@ -92,9 +86,9 @@ def _entry(name: str, facts: dict) -> ModelEntry:
         datasets=("ETTh1",),
         tags=("forecasting", "time-series", "ETT", arch) + (("variant",) if name in VARIANT_NOTES else ()),
         paper=PAPERS[arch],
-        train_command=f"python -m zoo.timeseries.train {name}",
+        train_command=f"zoo train {name}",
         extra={
-            "parameters": facts["params"],
+            "params": facts["params"],
             "seed": recipe["seed"],
             "best_epoch": facts.get("best_epoch"),
             "weights_dtype": facts.get("dtype"),
@@ -108,6 +102,3 @@ def _entry(name: str, facts: dict) -> ModelEntry:
         },
     )
 
-
-for _name, _facts in _TRAINED.items():
-    register_model(_entry(_name, _facts))

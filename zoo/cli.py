@@ -1,9 +1,13 @@
 """The ``zoo`` command: one command style across domains.
 
-Core commands: ``zoo list``, ``zoo info NAME``, ``zoo publish NAME --repo-id ORG/NAME``.
+Core commands: ``zoo list``, ``zoo info NAME``, ``zoo publish NAME --repo-id ORG/NAME [--space]``,
+``zoo promote RUN NAME`` (a finished run's model folder into ``hub/models/NAME``), ``zoo demo NAME``
+(a Gradio page) and ``zoo fit --config my.yaml`` (LightningCLI).
 Task commands take a model (or architecture) name first and are answered by that model's domain:
 ``zoo train|finetune|eval|predict|forecast|separate|segment|export-bundle NAME [options]``; each
-domain declares them in ``<domain>/cli.py`` as ``COMMANDS = {"eval": (add_arguments, run), ...}``.
+domain declares them in ``<domain>/cli.py`` as ``COMMANDS = {"eval": (add_arguments, run), ...}``. The
+core adds the options they share (`zoo.cli_support`: ``--weights --data --threads --out --json``, and
+for train/finetune ``--resume`` and ``key=value`` recipe overrides) before the domain adds its own.
 ``zoo eval NAME --help`` shows the options of NAME's domain.
 
 Example:
@@ -32,6 +36,14 @@ TASK_COMMANDS = {
     "separate": "separate the speakers of a WAV file",
     "segment": "segment a NIfTI volume",
     "export-bundle": "export a MONAI bundle",
+}
+
+
+# core verbs implemented in their own modules: verb -> (module, function taking argv)
+DELEGATED = {
+    "promote": ("zoo.promote", "main"),
+    "demo": ("zoo.demo", "main"),
+    "fit": ("zoo.training.cli", "main"),
 }
 
 
@@ -138,10 +150,13 @@ def _cmd_info(args: argparse.Namespace) -> int:
     if w is None:
         print("weights: none (architecture only)")
     else:
-        src = [f"folder hub/models/{w['folder']}" if w["folder"] else None,
+        src = ["its folder" if w["folder"] else None,
                f"hub {w['repo_id']}@{w['revision'] or 'main'}" if w["repo_id"] else None,
                w["url"]]
         print("weights: " + " → ".join(s for s in src if s) + (f"  sha256 {w['sha256']}" if w["sha256"] else ""))
+    print(f"source: {data['source_file']}")
+    if data["folder"]:
+        print(f"folder: {data['folder']}  (config.json, results.json, model.safetensors, README.md)")
     print(f"license: {data['license']}")
     for m in data["metrics"]:
         pub = f" (published {m['published']}, {m['published_source']})" if m["published"] is not None else ""
@@ -155,7 +170,12 @@ def _cmd_info(args: argparse.Namespace) -> int:
 def _cmd_publish(args: argparse.Namespace) -> int:
     from zoo.hub import publish
 
-    files = publish(args.name, args.repo_id, revision=args.revision, dry_run=args.dry_run, private=args.private)
+    if args.space:
+        from zoo.hub.space import publish_space
+
+        files = publish_space(args.name, args.repo_id, dry_run=args.dry_run, private=args.private)
+    else:
+        files = publish(args.name, args.repo_id, revision=args.revision, dry_run=args.dry_run, private=args.private)
     verb = "would upload" if args.dry_run else "uploaded"
     print(f"{verb} to https://huggingface.co/{args.repo_id}" + (f" (revision {args.revision})" if args.revision else "") + ":")
     for f in files:
@@ -188,7 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--revision", help="branch to upload to (created if missing)")
     p.add_argument("--private", action="store_true")
     p.add_argument("--dry-run", action="store_true", help="print exactly what would be uploaded, send nothing")
+    p.add_argument("--space", action="store_true", help="publish a Gradio Space that runs `zoo demo NAME` instead of the model")
     p.set_defaults(func=_cmd_publish)
+
+    sub.add_parser("promote", help="copy a finished run's model folder into hub/models/NAME (verified)", add_help=False)
+    sub.add_parser("demo", help="serve a browser demo of a model (Gradio)", add_help=False)
+    sub.add_parser("fit", help="LightningCLI: fit a zoo task from a YAML config (zoo fit --config my.yaml)", add_help=False)
 
     for command, help_text in TASK_COMMANDS.items():
         sub.add_parser(command, help=help_text, add_help=False)
@@ -200,6 +225,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if argv and argv[0] in TASK_COMMANDS:
             return _run_task_command(argv[0], argv[1:])
+        if argv and argv[0] in DELEGATED:
+            module, func = DELEGATED[argv[0]]
+            return int(getattr(importlib.import_module(module), func)(argv[1:]) or 0)
         parser = build_parser()
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):

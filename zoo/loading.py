@@ -88,9 +88,21 @@ def list_models(
 
 def info(name: str) -> dict[str, Any]:
     """Card data of a registered model: source, metrics (with their commands), licence, preprocessing."""
+    import inspect
+
+    from zoo.registry import get_architecture
+    from zoo.weights import folder_path
+
     e = get_entry(name)
     w = e.weights
+    builder = get_architecture(e.architecture).builder
+    try:
+        source = inspect.getsourcefile(builder)
+    except TypeError:
+        source = None
     return {
+        "source_file": source,
+        "folder": str(folder_path(w.folder)) if w is not None and w.folder else None,
         "name": e.name,
         "aliases": list(e.aliases),
         "architecture": e.architecture,

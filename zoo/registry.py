@@ -165,6 +165,7 @@ def register_model(entry: ModelEntry) -> ModelEntry:
 INDEX_PATH = Path(__file__).resolve().parent / "model_index.json"
 _INDEX: dict | None = None
 _IMPORTED: set[str] = set()
+_FROM_FOLDER: set[str] = set()  # names whose entry was built from their model folder
 CONFIG_NAME, RESULTS_NAME = "config.json", "results.json"
 
 
@@ -221,39 +222,45 @@ def read_folder_facts(folder: str | os.PathLike) -> tuple[dict, dict]:
 
 
 def entry_from_folder(folder: str | os.PathLike, name: str | None = None, sha256: str | None = None) -> ModelEntry:
-    """The `ModelEntry` of a model folder: architecture, arguments and preprocessing from ``config.json``,
-    card text and training recipe from its ``card`` / ``training`` sections, metrics from ``results.json``."""
-    folder = Path(folder)
+    """The `ModelEntry` of a model folder (see `entry_from_facts`)."""
     config, results = read_folder_facts(folder)
+    return entry_from_facts(config, results, folder=folder, name=name, sha256=sha256)
+
+
+def entry_from_facts(config: dict, results: dict, folder: str | os.PathLike | None = None, name: str | None = None,
+                     sha256: str | None = None) -> ModelEntry:
+    """A `ModelEntry` from a folder's facts: architecture, arguments and preprocessing from ``config.json``,
+    card text and training recipe from its ``card`` / ``training`` sections, metrics from ``results.json``."""
     arch_name = config.get("zoo_architecture", config["architecture"])
-    card, training = dict(config.get("card", {})), dict(config.get("training", {}))
+    card, training = dict(config.get("card") or {}), dict(config.get("training") or {})
     if "model_args" in config and "zoo_architecture" not in config:
         model_args, preprocessing = config["model_args"], config.get("preprocessing", {})
     else:  # a family with its own config convention (timm's, for Swin) reads it
         arch = get_architecture(arch_name)
         model_args, preprocessing = arch.from_hub_config(config) if arch.from_hub_config else (config["model_args"], {})
     extra = {k: v for k, v in training.items() if k != "command"}
-    extra.update(results.get("measured", {}))
+    extra.update((results or {}).get("measured", {}))
     extra.update({k: card[k] for k in ("training_notes", "usage", "license_note", "library_name", "pipeline_tag") if k in card})
     if "parameters" in card:
         extra["params"] = card["parameters"]
     extra["weights_dtype"] = config.get("weights_dtype")
     fields = {f.name for f in dataclass_fields(Metric)}
+    folder_name = Path(folder).name if folder is not None else None
     return ModelEntry(
-        name=name or config.get("name") or folder.name,
+        name=name or config.get("name") or folder_name or arch_name,
         architecture=arch_name,
         domain=config.get("domain") or "core",
-        task=config.get("task", ""),
+        task=config.get("task") or "",
         model_args=dict(model_args),
         preprocessing=dict(preprocessing),
-        weights=WeightsSource(folder=str(folder), sha256=sha256 or config.get("weights_sha256")),
-        license=card.get("license", "apache-2.0"),
-        metrics=[Metric(**{k: v for k, v in m.items() if k in fields}) for m in results.get("metrics", [])],
-        aliases=tuple(card.get("aliases", ())),
-        description=card.get("description", ""),
-        datasets=tuple(card.get("datasets", ())),
-        tags=tuple(card.get("tags", ())),
-        paper=card.get("paper", ""),
+        weights=WeightsSource(folder=str(folder), sha256=sha256 or config.get("weights_sha256")) if folder is not None else None,
+        license=card.get("license") or "apache-2.0",
+        metrics=[Metric(**{k: v for k, v in m.items() if k in fields}) for m in (results or {}).get("metrics", [])],
+        aliases=tuple(card.get("aliases") or ()),
+        description=card.get("description") or "",
+        datasets=tuple(card.get("datasets") or ()),
+        tags=tuple(card.get("tags") or ()),
+        paper=card.get("paper") or "",
         base_model=card.get("base_model"),
         train_command=training.get("command", ""),
         extra=extra,
@@ -276,13 +283,15 @@ def _entry_from_index(key: str) -> ModelEntry | None:
     if info is None:
         return None
     _import_domain(info["domain"])
-    if key in _ENTRIES:  # an upstream entry, registered by its domain
-        return _ENTRIES[key]
-    if info.get("folder"):
+    if info.get("folder"):  # a model folder is the truth for its name (over a weightless recipe entry)
         folder = models_dir() / info["folder"]
         if (folder / CONFIG_NAME).is_file():
-            return register_model(entry_from_folder(folder, name=key, sha256=info.get("weights_sha256")))
-    return None
+            entry = entry_from_folder(folder, name=key, sha256=info.get("weights_sha256"))
+            _ENTRIES[key] = entry
+            _FROM_FOLDER.add(key)
+            _ALIASES.update({alias: key for alias in entry.aliases})
+            return entry
+    return _ENTRIES.get(key)  # an upstream entry, registered by its domain
 
 
 def get_architecture(name: str) -> Architecture:
@@ -314,7 +323,7 @@ def get_entry(name: str) -> ModelEntry:
     if not isinstance(name, str) or not name.strip():
         raise InputError(f"expected a model name (a non-empty string, see `zoo list`), got {name!r}")
     key = _resolve_name(name)
-    if key in _ENTRIES:
+    if key in _ENTRIES and (key in _FROM_FOLDER or not (index()["models"].get(key) or {}).get("folder")):
         return _ENTRIES[key]
     entry = _entry_from_index(key)
     if entry is not None:
@@ -350,7 +359,9 @@ def list_models(
 ) -> list[str]:
     """Sorted names of registered models, filtered by a shell-style ``pattern`` and fields (no domain is imported)."""
     rows = {key: (info["domain"], info["task"], info["pretrained"]) for key, info in index()["models"].items()}
-    rows.update({name: (e.domain, e.task, e.pretrained) for name, e in _ENTRIES.items()})
+    folders = {key for key, info in index()["models"].items() if info.get("folder")}
+    rows.update({name: (e.domain, e.task, e.pretrained) for name, e in _ENTRIES.items()
+                 if name not in folders or name in _FROM_FOLDER})
     out = []
     for name, (dom, tsk, has_weights) in rows.items():
         if pattern and not fnmatch.fnmatch(name, pattern):

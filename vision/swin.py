@@ -376,6 +376,13 @@ def _json(v):
     return list(v) if isinstance(v, tuple) else v
 
 
+def _timm_pretrained_cfg(model: nn.Module, preprocessing: dict) -> dict:
+    pretrained_cfg = {**PRETRAINED_CFG, **{k: _tup(v) for k, v in preprocessing.items() if k in PRETRAINED_CFG}}
+    pretrained_cfg.update(num_classes=model.num_classes, input_size=(model.in_chans, *model.img_size))
+    pretrained_cfg["pool_size"] = tuple(model.layers[-1].output_resolution)
+    return {k: _json(v) for k, v in pretrained_cfg.items()}
+
+
 def to_timm_hub_config(model: nn.Module) -> dict:
     """timm's ``config.json`` for ``model``, so ``timm.create_model("hf-hub:...")`` loads the folder.
 
@@ -392,10 +399,6 @@ def to_timm_hub_config(model: nn.Module) -> dict:
     extra = {k: _json(v) for k, v in model_args.items()
              if k not in ("drop_path_rate", "num_classes") and _tup(base.get(k, object())) != _tup(v)}
     preprocessing = dict(config.get("preprocessing", {}) or {})
-    pretrained_cfg = {**PRETRAINED_CFG, **{k: _tup(v) for k, v in preprocessing.items() if k in PRETRAINED_CFG}}
-    pretrained_cfg.update(num_classes=model.num_classes, input_size=(model.in_chans, *model.img_size))
-    if model.img_size != (224, 224):
-        pretrained_cfg["pool_size"] = None
     out = {
         "architecture": arch,
         "num_classes": model.num_classes,
@@ -403,7 +406,7 @@ def to_timm_hub_config(model: nn.Module) -> dict:
         "global_pool": "avg",
         "library_name": "timm",
         "pipeline_tag": "image-classification",
-        "pretrained_cfg": {k: _json(v) for k, v in pretrained_cfg.items()},
+        "pretrained_cfg": _timm_pretrained_cfg(model, preprocessing),
     }
     if preprocessing.get("label_names"):
         out["label_names"] = list(preprocessing["label_names"])
@@ -427,6 +430,68 @@ def from_timm_hub_config(cfg: dict) -> tuple[dict, dict]:
     return model_args, preprocessing
 
 
+def _timm_arch_for(model_args: dict) -> str:
+    """The timm Swin name whose defaults are closest (same width/depths/heads), else Swin-T's."""
+    for size, cfg in SWIN_CONFIGS.items():
+        if all(_tup(model_args.get(k)) == _tup(v) for k, v in cfg.items()):
+            return TIMM_NAMES[size]
+    return TIMM_NAMES["tiny"]
+
+
+def to_swin_hub_config(model: nn.Module) -> dict:
+    """``config.json`` of any zoo Swin (architecture ``"swin"``) in timm's own form, plus the zoo's keys.
+
+    timm reads ``architecture`` (a timm Swin name), ``model_args`` (every argument, so timm's defaults for
+    that name do not matter), ``num_classes``, ``pretrained_cfg`` and ``label_names``:
+    ``timm.create_model("local-dir:FOLDER", pretrained=True)`` loads the folder without the zoo. The zoo reads
+    ``zoo_architecture`` first (``"swin"``), then its ``preprocessing`` and ``name``.
+
+    Example:
+        >>> save_pretrained(zoo.load("swin-cifar10"), "out/")      # config.json in this form
+        >>> timm.create_model("local-dir:out/", pretrained=True)
+    """
+    config = model.config
+    model_args = {k: _json(v) for k, v in dict(config.get("model_args", {}) or {}).items() if k != "num_classes"}
+    for key in ("img_size", "patch_size", "window_size", "embed_dim", "depths", "num_heads"):
+        if key not in model_args:  # spell out what timm's defaults for the base name would otherwise decide
+            model_args[key] = _json(_tup(model.img_size) if key == "img_size" else _SWIN_DEFAULT_ARGS[key])
+    if isinstance(model_args.get("img_size"), (list, tuple)) and len(set(model_args["img_size"])) == 1:
+        model_args["img_size"] = model_args["img_size"][0]
+    preprocessing = dict(config.get("preprocessing", {}) or {})
+    out = {
+        "architecture": _timm_arch_for(model_args),
+        "zoo_architecture": "swin",
+        "num_classes": model.num_classes,
+        "num_features": model.num_features,
+        "global_pool": "avg",
+        "model_args": model_args,
+        "pretrained_cfg": _timm_pretrained_cfg(model, preprocessing),
+        "library_name": "timm",
+        "pipeline_tag": "image-classification",
+        "preprocessing": preprocessing,
+        "name": config.get("name"),
+    }
+    if preprocessing.get("label_names"):
+        out["label_names"] = list(preprocessing["label_names"])
+    return out
+
+
+def from_swin_hub_config(cfg: dict) -> tuple[dict, dict]:
+    """``(model_args, preprocessing)`` from a ``"swin"`` folder's config.json (timm form, or the older zoo form)."""
+    model_args = cfg.get("model_args")
+    if not isinstance(model_args, dict):
+        raise InputError(f"expected 'model_args' (a JSON object) in a Swin config.json, got {type(model_args).__name__}")
+    model_args = dict(model_args)
+    if "num_classes" in cfg:
+        model_args["num_classes"] = cfg["num_classes"]
+    preprocessing = cfg.get("preprocessing")
+    if preprocessing is None and "pretrained_cfg" in cfg:  # a timm-only config: take timm's preprocessing fields
+        preprocessing = {k: v for k, v in cfg["pretrained_cfg"].items() if k in _PREPROCESSING_KEYS}
+        if cfg.get("label_names"):
+            preprocessing["label_names"] = list(cfg["label_names"])
+    return model_args, dict(preprocessing or {})
+
+
 def _builder(size: str):
     def build(**kwargs) -> SwinTransformer:
         return SwinTransformer(**{**SWIN_CONFIGS[size], **kwargs})
@@ -437,6 +502,7 @@ def _builder(size: str):
 
 
 _SIZE_OF = {name: size for size, name in TIMM_NAMES.items()}
+_SWIN_DEFAULT_ARGS = {**_DEFAULTS, **SWIN_CONFIGS["tiny"]}
 _PREPROCESSING_KEYS = PREPROCESSING_KEYS
 
 # architectures carry timm's model names, so a Hub folder's config.json is timm's own
@@ -446,9 +512,9 @@ for _size in SWIN_CONFIGS:
     )(_builder(_size))
 
 
-@register_architecture("swin", domain="vision")
+@register_architecture("swin", domain="vision", to_hub_config=to_swin_hub_config, from_hub_config=from_swin_hub_config)
 def swin(**kwargs) -> SwinTransformer:
-    """Any Swin configuration (zoo config.json convention), e.g. the small CIFAR-10 variants."""
+    """Any Swin configuration, e.g. the small CIFAR-10 variants; its folders' config.json is timm's form."""
     return SwinTransformer(**kwargs)
 
 

@@ -198,6 +198,11 @@ def parse_dates(values, what: str = "timestamps") -> tuple[np.ndarray, object]:
     """
     if isinstance(values, torch.Tensor):
         raise InputError(f"{what} must be datetime64 values or date strings, got a torch tensor ({values.dtype})")
+    if isinstance(values, (pd.Series, pd.Index)) and isinstance(values.dtype, pd.DatetimeTZDtype | np.dtype) \
+            and values.dtype.kind == "M":  # datetime columns, naive or aware: no per-element work
+        idx = pd.DatetimeIndex(values)
+        zone = idx.tz
+        return _finish_dates(idx.tz_localize(None) if zone is not None else idx, (len(idx),), what), zone
     arr = np.asarray(values.astype(object) if isinstance(values, (pd.Series, pd.Index)) else values)
     shape = arr.shape
     flat = arr.reshape(-1)

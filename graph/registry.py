@@ -9,8 +9,6 @@ their source; they come from different random splits.
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
 from zoo.registry import Metric, ModelEntry, WeightsSource
@@ -38,7 +36,7 @@ def make_entry(name: str, facts: dict) -> ModelEntry:
     """The registry entry of a trained graph model from its measured facts."""
     arch, dataset, seed = facts["architecture"], facts["dataset"], facts["seed"]
     title = DATASET_TITLES.get(dataset, dataset)
-    train_cmd = f"zoo train {name} seeds={json.dumps(facts['seeds'], separators=(',', ':'))}"
+    train_cmd = f"zoo train {name} --seeds {' '.join(map(str, facts['seeds']))}"
     metrics, notes = [], []
     if dataset in MOLECULENET:
         spec = MOLECULENET[dataset]
@@ -64,7 +62,7 @@ def make_entry(name: str, facts: dict) -> ModelEntry:
         accs = facts["fold_acc"]
         pub, pub_src = TU_PUBLISHED.get(dataset, (None, ""))
         metrics.append(Metric("accuracy (10-fold CV mean)", 100 * float(np.mean(accs)), title,
-                              f"10-fold stratified CV, seed {seed}", f"zoo train {name} seeds=[{seed}]", pub,
+                              f"10-fold stratified CV, seed {seed}", f"zoo train {name} --seeds {seed}", pub,
                               pub_src, f"std {100 * np.std(accs):.1f} over folds; fixed epoch budget, "
                               "no selection on held-out folds"))  # fmt: skip
         cv = [100 * c["acc_mean"] for c in facts.get("seed_cv", [])]

@@ -44,15 +44,17 @@ __all__ = [
 
 # The schema MONAI's model zoo validates against (``python -m monai.bundle verify_metadata``)
 SCHEMA_URL = "https://github.com/Project-MONAI/MONAI-extra-test-data/releases/download/0.8.1/meta_schema_20240725.json"
-# Top-level keys the MONAI bundle specification makes mandatory (docs: "MONAI Bundle Specification",
-# ``monai.bundle.utils.DEFAULT_METADATA``); ``optional_packages_version`` is the older schemas' name of
-# ``required_packages_version``, so both are written.
+# Top-level keys a bundle must have: the ``required`` list of meta_schema_20240725.json (schema, version,
+# monai/pytorch/numpy versions, required_packages_version, task, description, authors, copyright,
+# network_data_format) plus what MONAI's bundle specification also asks for (changelog, and
+# optional_packages_version, the older schemas' name of required_packages_version).
 REQUIRED_METADATA = (
     "schema", "version", "changelog", "monai_version", "pytorch_version", "numpy_version", "required_packages_version",
     "optional_packages_version", "task", "description", "authors", "copyright", "network_data_format",
 )  # fmt: skip
-# Keys every tensor format specifier (``network_data_format.inputs.*`` / ``outputs.*``) must have
-REQUIRED_TENSOR_FIELDS = ("type", "format", "modality", "num_channels", "spatial_shape", "dtype", "value_range",
+# Keys of every tensor specifier (``network_data_format.inputs.*`` / ``outputs.*``): the schema requires the
+# first six, the bundle specification all nine.
+REQUIRED_TENSOR_FIELDS = ("type", "format", "num_channels", "spatial_shape", "dtype", "value_range", "modality",
                           "is_patch_data", "channel_def")  # fmt: skip
 EXPORTED_BY = "attention-zoo"
 # BRATS label values and what they mean (BRATS 2015: 1 necrosis, 2 edema, 3 non-enhancing, 4 enhancing;

@@ -1,12 +1,14 @@
-"""``zoo`` sub-commands of the audio domain (the lead's CLI adds the positional ``name``).
+"""``zoo`` sub-commands of the audio domain. The core adds the shared options (``name``, ``--weights``,
+``--data``, ``--threads``, ``--out``, ``--json``; ``--resume`` and ``KEY=VALUE`` recipe overrides for
+``train``/``finetune``) before these.
 
-    zoo separate mossformer2-fsdd2mix mix.wav --out-dir sep/ [--plot spec.png] [--checkpoint DIR]
-    zoo eval mossformer2-fsdd2mix [--checkpoint DIR] [--data DIR] [--split test] [--json]
-    zoo train mossformer2-fsdd2mix [--max-steps N] [--out runs/audio/NAME] [--threads 1]
-    zoo finetune mossformer2-fsdd2mix --data my_wavs/ --out runs/audio/mine [--checkpoint DIR]
+    zoo separate mossformer2-fsdd2mix mix.wav --out sep/ [--plot spec.png] [--weights DIR]
+    zoo eval mossformer2-fsdd2mix [--weights DIR] [--data DIR] [--protocol overlap|sparse] [--split test] [--json]
+    zoo train mossformer2-fsdd2mix [max_steps=N ...] [--out runs/audio/NAME] [--resume] [--threads 1]
+    zoo finetune mossformer2-fsdd2mix --data my_wavs/ --out runs/audio/mine [--weights DIR]
 
-``--checkpoint`` takes a Hub-form folder (what ``zoo train`` writes to ``runs/audio/NAME/hub``); without it
-the registered weights are used, and entries registered without weights say so.
+``--weights`` takes a Hub-form folder (what ``zoo train`` writes to ``runs/audio/NAME/hub``) or a
+``.safetensors`` file; without it the registered weights are used.
 """
 
 from __future__ import annotations
@@ -20,42 +22,69 @@ import torch
 from zoo.errors import InputError
 
 
-def load_model(name: str, checkpoint: str | None = None):
-    """The registered model ``name`` with its weights, or the Hub-form folder ``checkpoint``."""
-    if checkpoint:
-        from zoo.hub import from_pretrained
-
-        if not Path(checkpoint).is_dir():
-            raise InputError(f"--checkpoint must be a Hub-form folder (config.json + model.safetensors), got {checkpoint!r}")
-        return from_pretrained(checkpoint)
-    import zoo
+def load_model(args):
+    """The model of ``args.name`` / ``args.weights`` (`zoo.cli_support.load_model`) that must be a separator."""
+    from zoo.cli_support import load_model as core_load
     from zoo.registry import get_entry
 
-    entry = get_entry(name)
-    if entry.weights is None:
-        raise InputError(f"{name} is registered without trained weights; train it with `zoo train {name}` and pass "
-                         f"--checkpoint runs/audio/{name}/hub")  # fmt: skip
-    return zoo.load(name)
+    if not getattr(args, "weights", None) and not Path(args.name).is_dir():
+        entry = get_entry(args.name)
+        if entry.weights is None:
+            raise InputError(f"{args.name} is registered without trained weights; train it with `zoo train "
+                             f"{args.name}` and pass --weights runs/audio/{args.name}/hub")  # fmt: skip
+    model = core_load(args)
+    if not hasattr(model, "separate"):
+        raise InputError(f"expected a speech separator, got {type(model).__name__} for {args.name!r}")
+    return model
+
+
+def _seconds(text: str) -> float:
+    """argparse type: a finite number of seconds (the range is checked by `check_chunking`)."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
 
 
 # ------------------------------------------------------------------------------------------ separate
 def separate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", help="mixture audio file (WAV/FLAC/OGG)")
-    p.add_argument("--out-dir", required=True, help="folder for one WAV per speaker")
     p.add_argument("--plot", help="write spectrograms of the mixture and the sources to this PNG")
-    p.add_argument("--checkpoint", help="Hub-form folder to load instead of the registered weights")
-    p.add_argument("--chunk-seconds", type=float, default=10.0, help="process longer files in chunks of this length")
-    p.add_argument("--overlap-seconds", type=float, default=1.0, help="overlap between chunks (cross-faded)")
+    p.add_argument("--chunk-seconds", type=_seconds, default=10.0, help="process longer files in chunks of this length")
+    p.add_argument("--overlap-seconds", type=_seconds, default=1.0, help="overlap between chunks (cross-faded)")
     p.add_argument("--no-progress", action="store_true")
 
 
-def separate_file(model, path, out_dir, plot=None, chunk_seconds=10.0, overlap_seconds=1.0, progress=True) -> list[Path]:
-    """Separate one file; returns the written paths (``<stem>_spk1.wav``...) at the input's sample rate."""
-    from .api import notice, read_audio, resample, write_audio
+def check_separate_outputs(path, out_dir, plot=None, num_speakers: int = 2) -> list[Path]:
+    """The files `separate_file` will write (``OUT/<stem>_spk<i>.wav``), checked before any work: ``--out`` must be
+    a folder (created if missing) and no output may be the input."""
+    from zoo.io import check_output
 
-    if chunk_seconds is not None and chunk_seconds <= 0:
-        raise InputError(f"--chunk-seconds must be > 0, got {chunk_seconds}")
-    data, sr = read_audio(path)
+    if out_dir is None or str(out_dir).strip() == "":
+        raise InputError("zoo separate needs --out FOLDER for the separated speakers' WAV files, got none")
+    out_dir, path = Path(out_dir), Path(path)
+    if out_dir.exists() and not out_dir.is_dir():
+        same = path.exists() and out_dir.resolve() == path.resolve()
+        raise InputError(f"--out expected a folder for one WAV per speaker, got the existing file {str(out_dir)!r}"
+                         + (" (the input itself; the zoo never overwrites its inputs)" if same else ""))  # fmt: skip
+    outs = [out_dir / f"{path.stem}_spk{i + 1}.wav" for i in range(num_speakers)]
+    for o in outs:
+        if o.exists():
+            check_output(o, inputs=[path], suffixes=(".wav",))
+    if plot:
+        check_output(plot, inputs=[path, *outs], suffixes=(".png",), what="plot")
+    return outs
+
+
+def separate_file(model, path, out_dir, plot=None, chunk_seconds=10.0, overlap_seconds=1.0, progress=True,
+                  audio=None) -> list[Path]:  # fmt: skip
+    """Separate one file; returns the written paths (``<stem>_spk1.wav``...) at the input's sample rate.
+    ``audio``: ``read_audio(path)`` when the caller has already read it."""
+    from .api import check_chunking, notice, read_audio, resample, write_audio
+
+    chunk_seconds, overlap_seconds = check_chunking(chunk_seconds, overlap_seconds)
+    outs = check_separate_outputs(path, out_dir, plot, model.num_speakers)
+    data, sr = audio if audio is not None else read_audio(path)
     if data.shape[0] > 1:
         notice(f"{Path(path).name} has {data.shape[0]} channels; mixing them down to mono")
     x = torch.from_numpy(data.mean(axis=0))
@@ -65,9 +94,8 @@ def separate_file(model, path, out_dir, plot=None, chunk_seconds=10.0, overlap_s
         x = resample(x, sr, rate)
     est = model.separate(x, chunk_seconds=chunk_seconds, overlap_seconds=overlap_seconds, progress=progress)[0]
     est = resample(est, rate, sr)[..., : data.shape[1]]
-    out_dir = Path(out_dir)
-    stem = Path(path).stem
-    written = [write_audio(out_dir / f"{stem}_spk{i + 1}.wav", est[i], sr) for i in range(est.shape[0])]
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    written = [write_audio(o, est[i], sr) for i, o in enumerate(outs)]
     if plot:
         plot_spectrograms(torch.from_numpy(data.mean(axis=0)), est, sr, plot)
     return written
@@ -94,31 +122,41 @@ def plot_spectrograms(mix, est, sr: int, path, titles: list[str] | None = None) 
         ax.set_title(title, fontsize=9)
     axes[-1].set_xlabel("time (s)")
     fig.tight_layout()
+    from zoo.io import atomic_write
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    with atomic_write(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
     return path
 
 
 def separate_run(args) -> int:
-    model = load_model(args.name, args.checkpoint)
-    for p in separate_file(model, args.input, args.out_dir, args.plot, args.chunk_seconds, args.overlap_seconds,
-                           progress=not args.no_progress):  # fmt: skip
-        print(p)
-    if args.plot:
-        print(args.plot)
+    from .api import check_chunking, read_audio
+
+    check_chunking(args.chunk_seconds, args.overlap_seconds)  # everything the user gave is checked before any work
+    check_separate_outputs(args.input, args.out, args.plot)
+    audio = read_audio(args.input)
+    model = load_model(args)
+    written = separate_file(model, args.input, args.out, args.plot, args.chunk_seconds, args.overlap_seconds,
+                            progress=not args.no_progress, audio=audio)  # fmt: skip
+    files = [str(p) for p in written] + ([str(args.plot)] if args.plot else [])
+    if args.json:
+        print(json.dumps({"name": args.name, "input": str(args.input), "outputs": files}))
+    else:
+        print("\n".join(files))
     return 0
 
 
 # ---------------------------------------------------------------------------------------------- eval
 def eval_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--checkpoint", help="Hub-form folder to evaluate instead of the registered weights")
-    p.add_argument("--data", help="folder of WAV files (default $ZOO_DATA_DIR/audio/fsdd)")
+    p.add_argument("--protocol", choices=["overlap", "sparse"], default="overlap",
+                   help="overlap (default): fully overlapped mixtures, min and max mode; sparse: the earlier 1 s "
+                   "mixtures where the two digits mostly do not overlap")  # fmt: skip
     p.add_argument("--split", choices=["test", "val"], default="test")
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--mixtures", type=int, help="number of fixed mixtures (default: the recipe's)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--batch-size", type=int, default=8, help="mixtures per batch (sparse protocol)")
+    p.add_argument("--mixtures", type=int, help="number of fixed mixtures (default: the protocol's)")
 
 
 def evaluate_protocol(model, name: str, data=None, protocol: str = "overlap", split: str = "test",
@@ -172,13 +210,16 @@ def evaluate_model(model, name: str, data=None, split: str = "test", batch_size:
 
 
 def eval_run(args) -> int:
-    model = load_model(args.name, args.checkpoint)
-    res = evaluate_model(model, args.name, args.data, args.split, args.batch_size, args.mixtures)
-    if args.json:
-        print(json.dumps(res))
-    else:
-        print(f"{res['name']} {res['split']}: SI-SNR {res['si_snr']:.2f} dB, SI-SNRi {res['si_snri']:.2f} dB "
-              f"(input {res['input_si_snr']:.2f} dB, {res['mixtures']} mixtures)")  # fmt: skip
+    data = args.data
+    if data is not None and not Path(data).is_dir():
+        raise InputError(f"--data expected a folder of WAV files, got {data!r}")
+    model = load_model(args)
+    res = evaluate_protocol(model, args.name, data, args.protocol, args.split, args.mixtures, batch_size=args.batch_size)
+    parts = [f"{mode} SI-SNRi {r['si_snri']:.2f} dB (SI-SNR {r['si_snr']:.2f}, input {r['input_si_snr']:.2f})"
+             for mode, r in res["results"].items()]  # fmt: skip
+    n = next(iter(res["results"].values()))["mixtures"]
+    text = f"{res['name']} {res['protocol']} {res['split']} ({n} mixtures): " + "; ".join(parts)
+    print(json.dumps(res) if args.json else text)
     return 0
 
 
@@ -201,17 +242,12 @@ def train_run(args) -> int:
 
 # ------------------------------------------------------------------------------------------ finetune
 def finetune_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", required=True, help="folder of single-speaker WAV files (speaker per sub-folder, "
-                   "FSDD-style names, or --speaker-regex)")  # fmt: skip
-    p.add_argument("--out", required=True, help="run folder; the fine-tuned Hub-form model goes to OUT/hub")
-    p.add_argument("--checkpoint", help="start from this Hub-form folder instead of the registered weights")
     p.add_argument("--from-scratch", action="store_true", help="start from random weights (no checkpoint needed)")
     p.add_argument("--speaker-regex", help="regex with a (?P<speaker>...) group applied to file names")
     p.add_argument("--max-steps", type=int, default=500)
     p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--segment-seconds", type=float)
     p.add_argument("--batch-size", type=int)
-    p.add_argument("--threads", type=int)
     p.add_argument("--no-progress", action="store_true")
 
 
@@ -219,20 +255,27 @@ def finetune_run(args) -> int:
     from zoo.loading import build
     from zoo.registry import get_entry
 
-    from .recipes import RECIPES
-    from .train import run_training
+    from .recipes import OVERLAP_RECIPES
+    from .train import apply_overrides, run_training
 
+    if not args.data:
+        raise InputError("zoo finetune needs --data FOLDER of single-speaker WAV files (a speaker per sub-folder, "
+                         "FSDD-style names, or --speaker-regex)")  # fmt: skip
+    if not args.out:
+        raise InputError("zoo finetune needs --out FOLDER for the run; the fine-tuned model goes to OUT/hub")
     entry = get_entry(args.name)
-    base = RECIPES.get(entry.name, RECIPES["mossformer2-fsdd2mix"])
+    base = OVERLAP_RECIPES.get(entry.name, OVERLAP_RECIPES["mossformer2-fsdd2mix"])
     if args.from_scratch:
         model = build(entry.architecture, entry.model_args, entry.preprocessing, name=entry.name)
     else:
-        model = load_model(args.name, args.checkpoint)
+        model = load_model(args)
     recipe = dict(base, optim={**base["optim"], "lr": args.lr, "warmup_steps": min(50, args.max_steps // 10)})
+    if args.overrides:
+        recipe = apply_overrides(recipe, args.overrides)
     res = run_training(entry.name, model=model, recipe=recipe, out=args.out, data=args.data, max_steps=args.max_steps,
                        threads=args.threads, progress=not args.no_progress, speaker_regex=args.speaker_regex,
                        segment_seconds=args.segment_seconds, batch_size=args.batch_size,
-                       sample_rate=model.sample_rate)  # fmt: skip
+                       sample_rate=model.sample_rate, resume=args.resume)  # fmt: skip
     print(json.dumps(res, indent=2))
     return 0
 

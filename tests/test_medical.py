@@ -417,6 +417,13 @@ def test_bundle_metadata_has_every_schema_field_and_named_channels(bundle):
     fmt = meta["network_data_format"]
     for tensor in (fmt["inputs"]["image"], fmt["outputs"]["pred"]):
         assert [k for k in REQUIRED_TENSOR_FIELDS if k not in tensor] == []
+        # the types meta_schema_20240725 asks for
+        assert isinstance(tensor["num_channels"], int) and isinstance(tensor["is_patch_data"], bool)
+        assert all(isinstance(v, (int, str)) for v in tensor["spatial_shape"]) and tensor["value_range"] == []
+        assert isinstance(tensor["channel_def"], dict) and len(tensor["channel_def"]) == tensor["num_channels"]
+    for key in ("schema", "version", "task", "description", "authors", "copyright"):
+        assert isinstance(meta[key], str) and meta[key]
+    assert isinstance(meta["required_packages_version"], dict) and isinstance(meta["changelog"], dict)
     assert fmt["inputs"]["image"]["channel_def"] == {"0": "flair", "1": "t1c"}
     assert fmt["inputs"]["image"]["modality"] == "MR"
     # BRATS classes, channel by channel: class k is written as class_values[k] = 0, 2, 1, 4

@@ -8,7 +8,7 @@ their test SI-SNRi); ``zoo train NAME`` reruns a recipe. Released checkpoints (C
 Example:
     >>> import zoo
     >>> model = zoo.load("mossformer2-fsdd2mix")                         # registered weights
-    >>> est = model.separate(mixture)                        # [B, T] at model.sample_rate -> [B, 2, T]
+    >>> est = model.separate(mixture)                        # [T] at model.sample_rate -> [1, 2, T]
     >>> from zoo.hub import from_pretrained
     >>> model = from_pretrained("runs/audio/mossformer2-fsdd2mix/hub")   # what `zoo train` writes
 """

@@ -19,7 +19,7 @@ Example:
     >>> import torch
     >>> from zoo.audio import MossFormer
     >>> model = MossFormer(enc_dim=64, dim=64, depth=2, group_size=32, fsmn=True, sample_rate=8000).eval()
-    >>> est = model.separate(torch.randn(2, 8000))                        # [2, 2, 8000]
+    >>> est = model.separate(torch.randn(2, 8000), batch=True)            # [2, 2, 8000]
 """
 
 from __future__ import annotations

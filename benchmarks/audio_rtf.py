@@ -1,11 +1,14 @@
 """Real-time factor of the registered separators on this CPU: seconds of compute per second of audio.
 
-    python benchmarks/audio_rtf.py [--seconds 10] [--threads 1] [--repeats 3] [--paper-size]
+    python benchmarks/audio_rtf.py [--seconds 10] [--threads 1] [--repeats 3] [--long 60] [--registered] [--paper-size]
 
-For every ``*-fsdd2mix`` recipe (random weights: speed does not depend on them) one forward pass over
-``--seconds`` of 8 kHz audio in one piece, in eval mode without gradients; the median of ``--repeats``
-runs after one warm-up. ``--paper-size`` adds the released 24-layer, 512-wide MossFormer2 configuration.
-RTF < 1 means faster than real time. Prints one JSON line per model.
+For every training recipe (`zoo.audio.recipes.OVERLAP_RECIPES`; ``--registered``: the registered weights'
+recipes instead; random weights: speed does not depend on them) one forward pass over ``--seconds`` of
+8 kHz audio in one piece, in eval mode without gradients; the median of ``--repeats`` runs after one
+warm-up. ``--long S`` adds ``model.separate`` of an S-second mixture through the chunked path (10 s
+chunks, 1 s overlap; its RTF and the growth of the process's peak resident memory). ``--paper-size`` adds
+the released 24-layer, 512-wide MossFormer2 configuration. RTF < 1 means faster than real time. Prints
+one JSON line per model. Run it on a quiet machine (training runs change the numbers).
 """
 
 from __future__ import annotations
@@ -31,30 +34,50 @@ def measure(model, seconds: float, rate: int, repeats: int) -> float:
     return statistics.median(times)
 
 
+def long_run(model, seconds: float, rate: int) -> dict:
+    """``model.separate`` of a ``seconds``-long mixture in 10 s chunks: RTF and peak-memory growth (MiB)."""
+    import resource
+
+    x = torch.randn(int(seconds * rate)) * 0.1
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t = time.perf_counter()
+    est = model.separate(x, chunk_seconds=10.0, overlap_seconds=1.0)
+    took = time.perf_counter() - t
+    grow = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert est.shape == (1, model.num_speakers, x.numel())
+    return {"long_audio_s": seconds, "long_seconds": round(took, 2), "long_rtf": round(took / seconds, 4),
+            "long_peak_rss_growth_mib": round(grow, 1)}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--paper-size", action="store_true")
+    p.add_argument("--registered", action="store_true", help="the registered weights' recipes (sparse protocol)")
+    p.add_argument("--long", type=float, default=0.0, help="also separate() a mixture this long, in chunks")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
 
     from zoo.audio.mossformer import RELEASED_CONFIGS
-    from zoo.audio.recipes import RECIPES
+    from zoo.audio.recipes import OVERLAP_RECIPES, RECIPES
     from zoo.loading import build
 
-    models = {name: (r["architecture"], r["model_args"]) for name, r in RECIPES.items()}
+    recipes = RECIPES if a.registered else OVERLAP_RECIPES
+    models = {name: (r["architecture"], r["model_args"]) for name, r in recipes.items()}
     if a.paper_size:
         models["mossformer2 (24x512, released config, 8 kHz)"] = ("mossformer2", dict(RELEASED_CONFIGS["mossformer2-librimix-2spk"]))
     for name, (arch, args) in models.items():
         model = build(arch, args)
         rate = args.get("sample_rate", 8000)
         t = measure(model, a.seconds, rate, a.repeats)
-        print(json.dumps({"model": name, "parameters": sum(p.numel() for p in model.parameters()), "audio_s": a.seconds,
-                          "sample_rate": rate, "threads": a.threads, "seconds": round(t, 3), "rtf": round(t / a.seconds, 4)}),
-              flush=True)  # fmt: skip
+        row = {"model": name, "parameters": sum(p.numel() for p in model.parameters()), "audio_s": a.seconds,
+               "sample_rate": rate, "threads": a.threads, "seconds": round(t, 3), "rtf": round(t / a.seconds, 4)}
+        if a.long:
+            row.update(long_run(model, a.long, rate))
+        print(json.dumps(row), flush=True)
     return 0
 
 

@@ -108,7 +108,8 @@ def build(model, title: str | None = None) -> gr.Blocks:
                 from zoo.audio.api import resample
 
                 mix = resample(torch.from_numpy(mix)[None], rate, out_rate)[0].numpy()
-            return (*[(out_rate, t) for t in est], plot_waveforms(out_rate, mix[: est.shape[1]], est), msg)
+            pcm = [(out_rate, (np.clip(t, -1, 1) * 32767).astype(np.int16)) for t in est]  # 16-bit WAV for the players
+            return (*pcm, plot_waveforms(out_rate, mix[: est.shape[1]], est), msg)
 
         run.click(fn, [mixture], [*tracks, plot, note])
         examples = example_inputs(model)

@@ -118,5 +118,6 @@ def build(model, title: str | None = None) -> gr.Blocks:
         slider.change(render_slice, [state, slider], [view])
         examples = example_inputs(model)
         if examples:
-            gr.Examples([examples], inputs=inputs, label="BRATS 2013 patient 1 (cropped around the tumour, 3 mm voxels)")
+            gr.Examples([examples], inputs=inputs, label="example case (cropped around the tumour, 3 mm voxels)",
+                        example_labels=["BRATS 2013 patient 1"])  # fmt: skip
     return app

@@ -125,7 +125,7 @@ def user_errors(fn):
         try:
             return fn(*args, **kwargs)
         except ZooError as exc:
-            raise gr.Error(str(exc), title="Input not usable") from None
+            raise gr.Error(str(exc), title="Input not usable", print_exception=False) from None
 
     return wrapper
 

@@ -6,7 +6,8 @@ For every training recipe (`zoo.audio.recipes.OVERLAP_RECIPES`; ``--registered``
 recipes instead; random weights: speed does not depend on them) one forward pass over ``--seconds`` of
 8 kHz audio in one piece, in eval mode without gradients; the median of ``--repeats`` runs after one
 warm-up. ``--long S`` adds ``model.separate`` of an S-second mixture through the chunked path (10 s
-chunks, 1 s overlap; its RTF and the growth of the process's peak resident memory). ``--paper-size`` adds
+chunks, 1 s overlap; its RTF and the growth of the process's peak resident memory, meaningful for the
+first model of a run: use ``--only NAME``). ``--paper-size`` adds
 the released 24-layer, 512-wide MossFormer2 configuration. RTF < 1 means faster than real time. Prints
 one JSON line per model. Run it on a quiet machine (training runs change the numbers).
 """
@@ -57,6 +58,7 @@ def main(argv=None) -> int:
     p.add_argument("--paper-size", action="store_true")
     p.add_argument("--registered", action="store_true", help="the registered weights' recipes (sparse protocol)")
     p.add_argument("--long", type=float, default=0.0, help="also separate() a mixture this long, in chunks")
+    p.add_argument("--only", help="one model (the peak-memory growth is per process: measure one model per run)")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -66,7 +68,7 @@ def main(argv=None) -> int:
     from zoo.loading import build
 
     recipes = RECIPES if a.registered else OVERLAP_RECIPES
-    models = {name: (r["architecture"], r["model_args"]) for name, r in recipes.items()}
+    models = {name: (r["architecture"], r["model_args"]) for name, r in recipes.items() if a.only in (None, name)}
     if a.paper_size:
         models["mossformer2 (24x512, released config, 8 kHz)"] = ("mossformer2", dict(RELEASED_CONFIGS["mossformer2-librimix-2spk"]))
     for name, (arch, args) in models.items():

@@ -57,8 +57,9 @@ def test_reset_classifier_swaps_the_head_and_keeps_the_features(arch):
         assert isinstance(head, nn.Linear) and (head.in_features, head.out_features) == (net.num_features, 4)
         assert net.num_classes == 4
         logits = net(x)
-        if arch == "swin":  # timm ClassifierHead: pool the NHWC map, then the Linear
-            features = features.mean(dim=(1, 2))
+        # timm's contract: forward_features is the unpooled map (NHWC for Swin/DiNAT, NCHW for BiFormer)
+        features = features.mean(dim=(2, 3)) if arch == "biformer" else features.mean(dim=(1, 2))
+        torch.testing.assert_close(net.forward_head(net.forward_features(x), pre_logits=True), features)
         torch.testing.assert_close(logits, head(features))
         net.reset_classifier(0)
         assert torch.equal(net(x), features)

@@ -119,44 +119,97 @@ def _input_size(model: nn.Module) -> tuple[int, int]:
 
 def add_predict_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("images", nargs="+", help="image files")
-    p.add_argument("--topk", type=int, default=5)
-    p.add_argument("--weights", help="a Hub-form folder to load instead of the registered weights")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--topk", type=int, default=5, help="classes to show per image (1 .. the model's classes)")
 
 
-def load_for_inference(name: str, weights: str | None = None) -> nn.Module:
-    import zoo
+def _folder_of(args: argparse.Namespace) -> Path | None:
+    for value in (getattr(args, "weights", None), args.name):
+        if value and Path(value).is_dir():
+            return Path(value)
+    return None
 
-    if weights:
-        from zoo.hub import from_pretrained
 
-        return from_pretrained(weights)
-    return zoo.load(name)
+def load_for_inference(args: argparse.Namespace, verb: str = "predict") -> nn.Module:
+    """The vision classifier of ``args.name`` / ``--weights``; a folder of another domain is an `InputError`."""
+    from zoo.cli_support import load_model
+    from zoo.registry import architectures
+
+    folder = _folder_of(args)
+    if folder is not None and (folder / "config.json").is_file():
+        try:
+            cfg = json.loads((folder / "config.json").read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            cfg = {}
+        arch_name = (cfg.get("zoo_architecture") or cfg.get("architecture")) if isinstance(cfg, dict) else None
+        arch = architectures().get(arch_name)
+        if arch is not None and arch.domain != "vision":
+            raise InputError(f"`zoo {verb}` expected a vision (image-classification) model folder, got "
+                             f"{str(folder)!r} holding a {arch.domain} model (architecture {arch_name!r})")
+    model = load_model(args)
+    if not hasattr(model, "transform") or not hasattr(model, "num_classes"):
+        raise InputError(f"`zoo {verb}` expected an image classifier, got a {type(model).__name__}")
+    return model
+
+
+def _as_image(im, index: int):
+    """A PIL RGB image from a path, a PIL image (grayscale/RGBA/palette converted) or an HWC uint8 array."""
+    import numpy as np
+    from PIL import Image
+
+    if isinstance(im, (str, Path)):
+        return open_image(im)
+    if isinstance(im, Image.Image):
+        return im if im.mode == "RGB" else im.convert("RGB")
+    if isinstance(im, np.ndarray):
+        if im.dtype != np.uint8 or not (im.ndim == 2 or (im.ndim == 3 and im.shape[-1] in (1, 3, 4))):
+            raise InputError(f"image {index}: expected an HxWx3 (or HxW, HxWx1, HxWx4) uint8 array, got "
+                             f"{im.dtype} of shape {im.shape}")
+        return Image.fromarray(im[..., 0] if im.ndim == 3 and im.shape[-1] == 1 else im).convert("RGB")
+    raise InputError(f"image {index}: expected a file path, a PIL image or an HxWx3 uint8 numpy array, "
+                     f"got {type(im).__name__}")
 
 
 @torch.inference_mode()
 def predict(model: nn.Module, images: list, topk: int = 5) -> list[list[tuple[int, str, float]]]:
-    """Top-k ``(index, name, probability)`` for each PIL image or path."""
+    """Top-k ``(index, name, probability)`` for each image: a path, a PIL image or an HxWx3 uint8 array.
+
+    Example:
+        >>> predict(zoo.load("swin-cifar10"), ["cat.png", PIL.Image.open("dog.png")], topk=3)
+    """
     from zoo.vision.common import class_names
 
+    if isinstance(images, (str, Path)) or not hasattr(images, "__len__"):
+        images = [images]
+    if len(images) == 0:
+        raise InputError("expected at least one image (a path, a PIL image or an HxWx3 uint8 array), got none")
+    if isinstance(topk, bool) or not isinstance(topk, int) or not 1 <= topk <= model.num_classes:
+        raise InputError(f"expected topk between 1 and {model.num_classes} (the model's classes), got {topk!r}")
     names = class_names(dict(model.config.get("preprocessing", {}) or {}), model.num_classes)
-    x = torch.stack([model.transform(open_image(im) if isinstance(im, (str, Path)) else im) for im in images])
+    x = torch.stack([model.transform(_as_image(im, i)) for i, im in enumerate(images)])
     prob = model(x).softmax(-1)
-    top = prob.topk(min(topk, prob.shape[-1]), dim=-1)
+    top = prob.topk(topk, dim=-1)
     return [[(int(i), names[int(i)], float(p)) for p, i in zip(ps, idx)] for ps, idx in zip(top.values, top.indices)]
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    model = load_for_inference(args.name, args.weights)
+    from zoo.cli_support import emit
+    from zoo.io import atomic_write, check_output
+
+    out = check_output(args.out, inputs=args.images, suffixes=(".json",), what="--out") if args.out else None
+    for path in args.images:
+        open_image(path)  # a missing or unreadable file is refused before the model is loaded
+    model = load_for_inference(args)
     results = predict(model, args.images, args.topk)
-    if args.json:
-        print(json.dumps({str(p): [{"index": i, "label": n, "prob": round(s, 5)} for i, n, s in r]
-                          for p, r in zip(args.images, results)}, indent=2))
-        return 0
+    data = {str(p): [{"index": i, "label": n, "prob": round(s, 5)} for i, n, s in r]
+            for p, r in zip(args.images, results)}
+    if out is not None:
+        with atomic_write(out) as tmp:
+            tmp.write_text(json.dumps(data, indent=2) + "\n")
+    lines = []
     for path, rows in zip(args.images, results):
-        print(path)
-        for i, name, p in rows:
-            print(f"  {p:7.2%}  {name}  ({i})")
+        lines.append(str(path))
+        lines += [f"  {p:7.2%}  {name}  ({i})" for i, name, p in rows]
+    emit(args, data, "\n".join(lines))
     return 0
 
 
@@ -166,13 +219,23 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def add_eval_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", required=True, help="ImageFolder root (or its parent holding val/ or test/)")
-    p.add_argument("--split", default=None, help="sub-folder to use (default: val, then test, then the root)")
-    p.add_argument("--weights", help="a Hub-form folder to evaluate instead of the registered weights")
+    p.add_argument("--split", default=None, help="sub-folder of --data to use (default: val, then test, then the root)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--limit", type=int, default=None, help="evaluate a fixed random subset of this many images")
-    p.add_argument("--threads", type=int, default=None)
+
+
+def data_root(args: argparse.Namespace) -> Path:
+    """``--data`` (an ImageFolder root), or ``$ZOO_DATA_DIR/vision/cifar10`` for the CIFAR-10 models."""
+    from zoo.cli_support import data_dir
+
+    if args.data:
+        if not Path(args.data).is_dir():
+            raise InputError(f"--data expected an ImageFolder directory (class sub-folders of images), got {args.data!r}")
+        return Path(args.data)
+    if "cifar10" in str(args.name):
+        return data_dir(None, "vision", "cifar10")
+    raise InputError(f"expected --data PATH (an ImageFolder root) for {args.name!r}, got none")
 
 
 @torch.inference_mode()
@@ -191,18 +254,20 @@ def evaluate(model: nn.Module, dataset, batch_size: int = 64, workers: int = 2) 
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    model = load_for_inference(args.name, args.weights)
+    from zoo.cli_support import emit
+
+    root = data_root(args)
+    model = load_for_inference(args, "eval")
     split = args.split
     if split is None:
-        split = next((s for s in ("val", "test") if (Path(args.data) / s).is_dir()), None)
-    dataset = _image_folder(args.data, model.transform, split)
+        split = next((s for s in ("val", "test") if (root / s).is_dir()), None)
+    dataset = _image_folder(root, model.transform, split)
     if len(dataset.classes) != model.num_classes:
-        raise InputError(f"{args.data} has {len(dataset.classes)} classes, the model predicts {model.num_classes}")
+        raise InputError(f"expected {model.num_classes} class folders (the model's classes), got "
+                         f"{len(dataset.classes)} in {str(root)!r}")
     result = evaluate(model, _limit(dataset, args.limit), args.batch_size, args.workers)
-    result.update(model=args.name, data=str(args.data), split=split)
-    print(json.dumps(result, indent=2))
+    result.update(model=args.name, data=str(root), split=split)
+    emit(args, result)
     return 0
 
 
@@ -211,40 +276,8 @@ def run_eval(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
-def _classifier_module(model: nn.Module, num_classes: int, optim: dict, label_smoothing: float = 0.1,
-                       mixup: float = 0.0):
-    import torchmetrics
-
-    from zoo.training import ZooModule
-
-    class ImageClassifier(ZooModule):
-        """Cross-entropy (label smoothing, optional mixup) with torchmetrics top-1 accuracy."""
-
-        def __init__(self):
-            super().__init__(model, optim)
-            self.set_metrics(torchmetrics.MetricCollection(
-                {"acc": torchmetrics.classification.MulticlassAccuracy(num_classes, average="micro")}))
-
-        def shared_step(self, batch, stage):
-            x, y = batch
-            if stage == "train" and mixup > 0:
-                lam = float(torch.distributions.Beta(mixup, mixup).sample())
-                perm = torch.randperm(x.shape[0], device=x.device)
-                logits = self(lam * x + (1 - lam) * x[perm])
-                ce = nn.functional.cross_entropy
-                return lam * ce(logits, y, label_smoothing=label_smoothing) + (1 - lam) * ce(
-                    logits, y[perm], label_smoothing=label_smoothing)
-            logits = self(x)
-            self.update_metrics(stage, logits, y)
-            return nn.functional.cross_entropy(logits, y, label_smoothing=label_smoothing if stage == "train" else 0)
-
-    return ImageClassifier()
-
-
 def add_finetune_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", required=True, help="ImageFolder root with train/ and val/ (or test/) sub-folders")
     p.add_argument("--num-classes", type=int, required=True)
-    p.add_argument("--out", default=None, help="Hub-form output folder (default runs/<name>-finetuned/model)")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-4)
@@ -256,7 +289,6 @@ def add_finetune_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit-val", type=int, default=None)
     p.add_argument("--no-pretrained", action="store_true", help="start from random weights")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=None)
     p.add_argument("--val-holdout", type=int, default=None,
                    help="validate (and pick the checkpoint) on this many images held out of train/ "
                         "(default: val/ when it exists, else 10%% of train/; test/ is never used for selection)")
@@ -271,11 +303,15 @@ def finetune(args: argparse.Namespace, pretrained: bool = True, model_overrides:
     from zoo.registry import Metric, ModelEntry, get_entry
     from zoo.training import fit, make_trainer, seed_everything
     from zoo.vision.common import build_transform
+    from zoo.vision.task import ClassificationTask
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     if args.precision not in ("32-true", "32", "bf16-mixed", "bf16-true"):
         raise InputError(f"--precision must be 32-true or bf16-mixed, got {args.precision!r}")
+    args.data = str(data_root(args))
+    out = Path(args.out or f"runs/{args.name}-finetuned/model")
+    if out.resolve() == Path(args.data).resolve() or Path(args.data).resolve() in out.resolve().parents:
+        raise InputError(f"--out {str(out)!r} is inside the input data folder {args.data!r}; choose another folder "
+                         "(the zoo never writes into its inputs)")
     seed_everything(args.seed)
     base = get_entry(args.name)
     model = zoo.load(args.name, pretrained=pretrained, **(model_overrides or {}))  # body + old head, strict
@@ -326,8 +362,7 @@ def finetune(args: argparse.Namespace, pretrained: bool = True, model_overrides:
     optim = {"optimizer": "adamw", "lr": args.lr, "weight_decay": args.weight_decay, "scheduler": "cosine",
              "warmup_steps": min(100, max(1, steps // 10))}
     model.train()  # zoo.load returns eval mode; Lightning keeps module modes as it finds them
-    module = _classifier_module(model, args.num_classes, optim)
-    out = Path(args.out or f"runs/{args.name}-finetuned/model")
+    module = ClassificationTask(model, optim, num_classes=args.num_classes)
     trainer = make_trainer(max_epochs=args.epochs, ckpt_dir=out.parent / "checkpoints", monitor="val/acc", mode="max",
                            precision=args.precision)
     fit(module, train_dataloaders=loaders[0], val_dataloaders=loaders[1], trainer=trainer)
@@ -365,7 +400,17 @@ def finetune(args: argparse.Namespace, pretrained: bool = True, model_overrides:
     return out
 
 
+_TUNABLE = ("epochs", "batch_size", "lr", "weight_decay", "precision", "img_size", "workers", "limit_train",
+            "limit_val", "seed", "val_holdout")
+
+
 def run_finetune(args: argparse.Namespace) -> int:
+    from zoo.cli_support import apply_overrides
+
+    given = apply_overrides({k: getattr(args, k) for k in _TUNABLE}, getattr(args, "overrides", None) or {},
+                            "zoo finetune")
+    for key, value in given.items():
+        setattr(args, key, value)
     finetune(args, pretrained=not args.no_pretrained)
     return 0
 
@@ -387,7 +432,11 @@ def run_train(args: argparse.Namespace) -> int:
     if args.name not in RECIPES:
         raise InputError(f"no vision training recipe named {args.name!r}; recipes: {', '.join(RECIPES)}")
     recipe = RECIPES[args.name]
-    for key, value in recipe["args"].items():
+    from zoo.cli_support import apply_overrides
+
+    args.data = str(data_root(args))
+    recipe_args = apply_overrides(recipe["args"], getattr(args, "overrides", None) or {}, f"recipe {args.name}")
+    for key, value in recipe_args.items():
         if key == "val_holdout" and (Path(args.data) / "val").is_dir():
             continue  # a val/ folder is used as it is; the recipe's hold-out is for train/ + test/ sets
         if getattr(args, key, None) is None:

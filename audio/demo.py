@@ -9,12 +9,16 @@ Example:
 
 from __future__ import annotations
 
-import gradio as gr
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 
 from zoo.demo import asset, describe, user_errors
 from zoo.errors import InputError
+
+if TYPE_CHECKING:
+    import gradio
 
 EXAMPLE = "fsdd-mixture.wav"  # two FSDD test utterances (speakers george and jackson), CC BY-SA 4.0
 CHUNK_SECONDS = 10.0
@@ -80,8 +84,10 @@ def plot_waveforms(rate: int, mixture: np.ndarray, tracks: np.ndarray):
     return fig
 
 
-def build(model, title: str | None = None) -> gr.Blocks:
+def build(model, title: str | None = None) -> gradio.Blocks:
     """The page: mixture upload or recording, Separate button; two audio players and the waveforms."""
+    import gradio as gr
+
     n = int(model.num_speakers)
     with gr.Blocks(title=title or "separate") as app:
         gr.Markdown(describe(model, title or str(model.config.get("name"))))
@@ -90,6 +96,10 @@ def build(model, title: str | None = None) -> gr.Blocks:
         with gr.Row():
             with gr.Column():
                 mixture = gr.Audio(sources=["upload", "microphone"], type="numpy", label="mixture", elem_id="mixture")
+                examples = example_inputs(model)
+                if examples:
+                    gr.Examples([[p] for p in examples], inputs=[mixture], label="example: two FSDD speakers saying 3 and 7",
+                                example_labels=["fsdd-mixture.wav"])  # fmt: skip
                 run = gr.Button("Separate", variant="primary", elem_id="run")
                 note = gr.Markdown(elem_id="note")
             with gr.Column():
@@ -112,7 +122,4 @@ def build(model, title: str | None = None) -> gr.Blocks:
             return (*pcm, plot_waveforms(out_rate, mix[: est.shape[1]], est), msg)
 
         run.click(fn, [mixture], [*tracks, plot, note])
-        examples = example_inputs(model)
-        if examples:
-            gr.Examples([[p] for p in examples], inputs=[mixture], label="two FSDD speakers saying 3 and 7")
     return app

@@ -9,10 +9,13 @@ Example:
 
 from __future__ import annotations
 
-import gradio as gr
+from typing import TYPE_CHECKING
 
 from zoo.demo import describe, user_errors
 from zoo.errors import InputError
+
+if TYPE_CHECKING:
+    import gradio
 
 EXAMPLES = {"CCO": "ethanol", "c1ccccc1": "benzene", "CC(=O)Oc1ccccc1C(=O)O": "aspirin",
             "CN1C=NC2=C1C(=O)N(C(=O)N2C)C": "caffeine", "ClC(Cl)(Cl)Cl": "carbon tetrachloride"}  # fmt: skip
@@ -65,8 +68,10 @@ def predict_one(model, smiles: str) -> tuple[str, object]:
     return "\n".join([head, *rows]), draw(smiles)
 
 
-def build(model, title: str | None = None) -> gr.Blocks:
+def build(model, title: str | None = None) -> gradio.Blocks:
     """The page: SMILES box (or example), Predict button; prediction with units and the molecule drawing."""
+    import gradio as gr
+
     _check_smiles_model(model)
     with gr.Blocks(title=title or "predict") as app:
         gr.Markdown(describe(model, title or str(model.config.get("name"))))
@@ -74,6 +79,7 @@ def build(model, title: str | None = None) -> gr.Blocks:
         with gr.Row():
             with gr.Column():
                 smiles = gr.Textbox(label="SMILES", placeholder="CCO", elem_id="smiles")
+                gr.Examples([[s] for s in EXAMPLES], inputs=[smiles], example_labels=list(EXAMPLES.values()))
                 run = gr.Button("Predict", variant="primary", elem_id="run")
                 result = gr.Markdown(elem_id="prediction")
             with gr.Column():
@@ -81,5 +87,4 @@ def build(model, title: str | None = None) -> gr.Blocks:
         fn = user_errors(lambda s: predict_one(model, s))
         run.click(fn, [smiles], [result, image])
         smiles.submit(fn, [smiles], [result, image])
-        gr.Examples([[s] for s in EXAMPLES], inputs=[smiles], example_labels=list(EXAMPLES.values()))
     return app

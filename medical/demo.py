@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import gradio as gr
 import numpy as np
 
 from zoo.demo import asset, describe, output_dir, user_errors
 from zoo.errors import InputError
+
+if TYPE_CHECKING:
+    import gradio
 
 EXAMPLES = {"flair": "brats-flair.nii.gz", "t1c": "brats-t1c.nii.gz"}  # BRATS 2013 patient 1, cropped, 3 mm (CC BY-NC-SA 3.0)
 COLOURS = {1: (220, 40, 40), 2: (40, 200, 60), 3: (150, 60, 200), 4: (250, 210, 0)}  # as in zoo.medical.infer.plot_overlay
@@ -87,8 +90,10 @@ def render_slice(state: dict | None, index: int, alpha: float = 0.5) -> np.ndarr
     return np.kron(rgb, np.ones((scale, scale, 1))).round().astype(np.uint8)
 
 
-def build(model, title: str | None = None) -> gr.Blocks:
+def build(model, title: str | None = None) -> gradio.Blocks:
     """The page: one upload per modality (or the example), Segment button; slice viewer, download, summary."""
+    import gradio as gr
+
     mods = modalities(model)
     legend = " ".join(f"<span style='color:rgb{c}'>&#9632;</span> {NAMES[v]}" for v, c in COLOURS.items())
     with gr.Blocks(title=title or "segment") as app:
@@ -100,6 +105,10 @@ def build(model, title: str | None = None) -> gr.Blocks:
             with gr.Column(scale=1):
                 inputs = [gr.File(label=f"{m} (.nii / .nii.gz)", file_types=[".nii", ".gz"], type="filepath",
                                   elem_id=f"volume-{i}") for i, m in enumerate(mods)]  # fmt: skip
+                examples = example_inputs(model)
+                if examples:
+                    gr.Examples([examples], inputs=inputs, label="example case (cropped around the tumour, 3 mm voxels)",
+                                example_labels=["BRATS 2013 patient 1"])  # fmt: skip
                 run = gr.Button("Segment", variant="primary", elem_id="run")
                 summary = gr.Markdown(elem_id="note")
                 download = gr.File(label="label volume (NIfTI)", elem_id="labels-download")
@@ -116,8 +125,4 @@ def build(model, title: str | None = None) -> gr.Blocks:
 
         run.click(fn, inputs, [state, view, slider, download, summary])
         slider.change(render_slice, [state, slider], [view])
-        examples = example_inputs(model)
-        if examples:
-            gr.Examples([examples], inputs=inputs, label="example case (cropped around the tumour, 3 mm voxels)",
-                        example_labels=["BRATS 2013 patient 1"])  # fmt: skip
     return app

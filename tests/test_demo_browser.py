@@ -66,6 +66,7 @@ def shot(driver, task: str, tmp_path: Path) -> Path:
     folder = Path(os.environ.get("ZOO_DEMO_SCREENSHOTS") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"demo-{task}.png"
+    driver.execute_script("window.scrollTo(0, 0);")
     height = driver.execute_script("return document.body.scrollHeight")
     driver.set_window_size(1280, min(max(900, int(height) + 40), 2400))
     time.sleep(0.5)

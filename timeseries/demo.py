@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import gradio as gr
 import pandas as pd
 
 from zoo.demo import asset, describe, output_dir, user_errors
 from zoo.errors import InputError
+
+if TYPE_CHECKING:
+    import gradio
 
 EXAMPLE = "etth1-example.csv"  # the last 336 hours of the ETTh1 test split (CC BY-ND 4.0, verbatim)
 
@@ -87,8 +90,10 @@ def forecast_csv(model, path, column: str | None = None):
     return fig, table, str(out), note
 
 
-def build(model, title: str | None = None) -> gr.Blocks:
+def build(model, title: str | None = None) -> gradio.Blocks:
     """The page: CSV upload or example, column choice, Forecast button; plot, table, download."""
+    import gradio as gr
+
     cfg = model.config.get("preprocessing", {})
     cols = list(cfg.get("columns") or [])
     out_cols = list(cfg.get("out_columns") or cols)
@@ -104,6 +109,9 @@ def build(model, title: str | None = None) -> gr.Blocks:
         with gr.Row():
             with gr.Column(scale=1):
                 csv = gr.File(label="history CSV", file_types=[".csv"], type="filepath", elem_id="history-csv")
+                if examples:
+                    gr.Examples([[p] for p in examples], inputs=[csv], label="example: ETTh1, last 336 hours of the test split",
+                                example_labels=["ETTh1 (336 hourly rows)"])  # fmt: skip
                 column = gr.Dropdown(out_cols, value=default, label="column to plot", elem_id="plot-column")
                 run = gr.Button("Forecast", variant="primary", elem_id="run")
             with gr.Column(scale=2):
@@ -114,7 +122,4 @@ def build(model, title: str | None = None) -> gr.Blocks:
         fn = user_errors(lambda path, col: forecast_csv(model, path, col))
         outputs = [plot, table, download, note]
         run.click(fn, [csv, column], outputs)
-        if examples:
-            gr.Examples([[p] for p in examples], inputs=[csv], label="example: ETTh1, last 336 hours of the test split",
-                        example_labels=["ETTh1 (336 hourly rows)"])  # fmt: skip
     return app

@@ -9,10 +9,13 @@ Example:
 
 from __future__ import annotations
 
-import gradio as gr
+from typing import TYPE_CHECKING
 
 from zoo.demo import asset, describe, user_errors
 from zoo.errors import InputError
+
+if TYPE_CHECKING:
+    import gradio
 
 EXAMPLES = ("cifar10-cat.jpg", "cifar10-ship.jpg", "cifar10-horse.jpg", "cifar10-automobile.jpg")  # CIFAR-10 test images
 
@@ -34,8 +37,10 @@ def classify(model, image, topk: int = 5) -> dict[str, float]:
     return {name: round(p, 6) for _, name, p in rows}
 
 
-def build(model, title: str | None = None) -> gr.Blocks:
+def build(model, title: str | None = None) -> gradio.Blocks:
     """The page: image upload (or example), Classify button, top-5 label bars."""
+    import gradio as gr
+
     pre = dict(model.config.get("preprocessing", {}) or {})
     size = pre.get("input_size", [3, 224, 224])
     with gr.Blocks(title=title or "classify") as app:
@@ -45,11 +50,11 @@ def build(model, title: str | None = None) -> gr.Blocks:
         with gr.Row():
             with gr.Column():
                 image = gr.Image(type="pil", label="image", elem_id="image", height=320)
+                examples = example_inputs(model)
+                if examples:
+                    gr.Examples([[p] for p in examples], inputs=[image], label="CIFAR-10 test images")
                 run = gr.Button("Classify", variant="primary", elem_id="run")
             with gr.Column():
                 labels = gr.Label(num_top_classes=5, label="top-5 classes", elem_id="labels")
         run.click(user_errors(lambda im: classify(model, im)), [image], [labels])
-        examples = example_inputs(model)
-        if examples:
-            gr.Examples([[p] for p in examples], inputs=[image], label="CIFAR-10 test images")
     return app

@@ -81,6 +81,14 @@ def resolve(name_or_folder: str | os.PathLike) -> tuple[Any, str, str]:
     return zoo.load(entry.name), entry.domain, entry.name
 
 
+def _first_sentence(text: str, limit: int = 240) -> str:
+    """The description's first sentence, cut at a word boundary after ``limit`` characters."""
+    head = text.split(". ")[0].rstrip(".") + "."
+    if len(head) > limit:
+        head = head[:limit].rsplit(" ", 1)[0].rstrip(",;:(") + " …"
+    return head
+
+
 def describe(model, title: str) -> str:
     """Markdown header of a demo page: name, task, description and headline metric when registered."""
     from zoo.registry import get_entry
@@ -92,7 +100,7 @@ def describe(model, title: str) -> str:
         entry = None
     if entry is not None:
         if entry.description:
-            lines.append(entry.description)
+            lines.append(_first_sentence(entry.description))
         shown = [m for m in entry.metrics if m.value is not None][:3]
         if shown:
             lines.append("Measured: " + "; ".join(f"{m.name} {m.value:g} ({m.dataset}, {m.split})" for m in shown))
@@ -102,12 +110,14 @@ def describe(model, title: str) -> str:
 
 def build_app(name_or_folder: str | os.PathLike):
     """The Gradio page (``gradio.Blocks``) of a registered model, a Hub-form folder or a Hub repo id."""
+    try:
+        import gradio  # noqa: F401
+    except ModuleNotFoundError:
+        raise ZooError("`zoo demo` needs Gradio: pip install gradio (the version pinned in attention-zoo's 'demo' extra)") from None
     model, domain, title = resolve(name_or_folder)
     try:
         mod = importlib.import_module(f"zoo.{domain}.demo")
     except ModuleNotFoundError as exc:
-        if exc.name in ("gradio", "gradio_client"):
-            raise ZooError("`zoo demo` needs Gradio: pip install 'attention-zoo[demo]' (or pip install gradio)") from None
         raise ZooError(f"no demo page for the {domain!r} domain ({exc})") from None
     app = mod.build(model, title=title)
     app.title = title

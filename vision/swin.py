@@ -298,7 +298,7 @@ class SwinTransformer(ImageClassifierMixin, nn.Module):
 
     # -- forward ----------------------------------------------------------------------------
     def check_input(self, x: Tensor) -> None:
-        check_image_batch(x, self.in_chans, self.img_size)
+        check_image_batch(x, self.in_chans, self.img_size, 1, self.patch_embed.proj.weight)
 
     def forward_features(self, x: Tensor) -> Tensor:
         self.check_input(x)

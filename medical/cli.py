@@ -225,7 +225,7 @@ def finetune_run(args) -> int:
             raise InputError(f"--preprocessing expected JSON (or a .json file), got {args.preprocessing!r} ({exc})") from None
     base = _load(args)
     margs = dict(entry.model_args)
-    name = f"{args.name}-finetuned-{run_dir.resolve().name}"
+    name = f"{Path(args.name).name}-finetuned-{run_dir.resolve().name}"
     if entry.architecture == "swin-unetr-encoder":
         margs.update(in_channels=args.in_channels or margs.get("in_channels", 1), out_channels=args.out_channels or 2)
         if margs["in_channels"] != entry.model_args.get("in_channels", 1):

@@ -109,9 +109,10 @@ def card_body(entry: ModelEntry) -> str:
         "## Usage",
         "",
         "```python",
-        "import zoo  # pip install attention-zoo",
-        "",
-        f'model = zoo.load("{entry.name}")',
+        *(["from zoo.hub import from_pretrained  # pip install attention-zoo", "",
+           f'model = from_pretrained("{entry.name}")  # this folder, or its Hub repo id "ORG/{entry.name}"']
+          if entry.extra.get("loader") == "from_pretrained" else
+          ["import zoo  # pip install attention-zoo", "", f'model = zoo.load("{entry.name}")']),
         "```",
         "",
     ]

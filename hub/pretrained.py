@@ -22,7 +22,7 @@ from torch import nn
 from zoo import __version__
 from zoo.errors import InputError, WeightsIntegrityError, WeightsNotFoundError, ZooError
 from zoo.loading import build
-from zoo.registry import ModelEntry, get_architecture, get_entry
+from zoo.registry import CARD_EXTRA_KEYS, TRAINING_KEYS, ModelEntry, get_architecture, get_entry
 from zoo.weights import CONFIG_NAME, WEIGHTS_NAME, load_state_dict_strict, read_state_dict
 
 from .card import render_card
@@ -81,6 +81,7 @@ def _new_identity(model: nn.Module, name: str, parent: ModelEntry | None, base_m
     out.setdefault("license", parent.license if parent is not None else "apache-2.0")
     out.setdefault("tags", [arch.domain, cfg["architecture"]])
     out.setdefault("aliases", [])
+    out.setdefault("loader", "from_pretrained")  # not a registered name: the card's usage loads the folder / repo
     return out
 
 
@@ -88,8 +89,7 @@ def _card_from_entry(entry: ModelEntry, n_params: int) -> dict:
     card = {"description": entry.description, "aliases": list(entry.aliases), "license": entry.license,
             "datasets": list(entry.datasets), "tags": list(entry.tags), "paper": entry.paper,
             "base_model": entry.base_model, "parameters": entry.extra.get("params", n_params)}
-    card.update({k: entry.extra[k] for k in ("training_notes", "usage", "license_note", "library_name", "pipeline_tag")
-                 if entry.extra.get(k)})
+    card.update({k: entry.extra[k] for k in CARD_EXTRA_KEYS if entry.extra.get(k)})
     return card
 
 
@@ -97,8 +97,7 @@ def _results_from_entry(entry: ModelEntry) -> dict | None:
     if not entry.metrics:
         return None
     measured = {k: v for k, v in entry.extra.items()
-                if k not in ("training_notes", "usage", "license_note", "library_name", "pipeline_tag", "params",
-                             "weights_dtype", "hyper_parameters", "recipe", "seed", "dataset_source")}
+                if k not in (*CARD_EXTRA_KEYS, *TRAINING_KEYS, "params", "weights_dtype")}
     return {"metrics": [dict(m.__dict__) for m in entry.metrics], "measured": measured}
 
 

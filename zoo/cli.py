@@ -51,13 +51,25 @@ def _domain_of(name: str) -> str:
     """Domain of a registered name, an architecture name, or a Hub-form folder (via its config.json)."""
     from pathlib import Path
 
-    from zoo.registry import architectures, get_entry
+    from zoo.registry import architectures, get_architecture, get_entry
 
     folder = Path(name)
     if (folder / "config.json").is_file():
-        arch = json.loads((folder / "config.json").read_text()).get("architecture")
-        if arch in architectures():
-            return architectures()[arch].domain
+        from zoo.errors import WeightsIntegrityError
+
+        try:
+            config = json.loads((folder / "config.json").read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise WeightsIntegrityError(f"{folder / 'config.json'} is not valid JSON ({exc}); expected a model folder's "
+                                        "config.json") from None
+        arch = config.get("zoo_architecture", config.get("architecture")) if isinstance(config, dict) else None
+        if not isinstance(arch, str):
+            raise WeightsIntegrityError(f"{folder / 'config.json'}: expected a JSON object naming an 'architecture', "
+                                        f"got {str(config)[:80]!r}")
+        return get_architecture(arch).domain
+    if folder.is_dir():
+        raise UnknownModelError(f"{name!r} is a folder but not a model folder (no config.json); expected a registered "
+                                "model name or a Hub-form model folder")
     try:
         return get_entry(name).domain
     except UnknownModelError:
@@ -90,7 +102,9 @@ def _run_task_command(command: str, argv: list[str]) -> int:
                                      conflict_handler="resolve")
     add_shared_options(parser, command)
     add_arguments(parser)
-    args = finish_args(parser.parse_args(argv), command)
+    # intermixed: `zoo finetune NAME --csv X lr=1e-4` (overrides after options) parses like `NAME lr=1e-4 --csv X`
+    parsed = parser.parse_intermixed_args(argv) if command in ("train", "finetune") else parser.parse_args(argv)
+    args = finish_args(parsed, command)
     return int(run(args) or 0)
 
 

@@ -121,7 +121,9 @@ def load_model(args: argparse.Namespace, **overrides: Any):
     if weights:
         path = Path(weights)
         if path.is_dir():
-            return from_pretrained(path)
+            model = from_pretrained(path)
+            _check_same_domain(name, model, path)
+            return model
         if path.is_file():
             model = zoo.load(name, pretrained=False, **overrides) if not Path(name).is_dir() else from_pretrained(name)
             return load_weights_file(model, path)
@@ -129,6 +131,19 @@ def load_model(args: argparse.Namespace, **overrides: Any):
     if Path(name).is_dir():
         return from_pretrained(name)
     return zoo.load(name, **overrides)
+
+
+def _check_same_domain(name: str, model, path: Path) -> None:
+    """``--weights`` of another domain (a forecaster for an image classifier) is refused, naming both."""
+    from zoo.registry import get_architecture, get_entry
+
+    if Path(name).is_dir():
+        return
+    want = get_entry(name).domain
+    got = get_architecture(model.config["architecture"]).domain
+    if want != got:
+        raise InputError(f"--weights {str(path)!r} holds a {got} model ({model.config['architecture']}); expected a {want} "
+                         f"model like {name!r}")
 
 
 def data_dir(args: argparse.Namespace | None = None, *parts: str) -> Path:

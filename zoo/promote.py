@@ -61,9 +61,10 @@ def write_model_folder(
 def facts_from_entry(entry) -> tuple[dict, dict | None, dict]:
     """``(card, results, training)`` of a `ModelEntry` built by a domain for a finished run."""
     from zoo.hub.pretrained import _card_from_entry, _results_from_entry
+    from zoo.registry import TRAINING_KEYS
 
     training = {"command": entry.train_command} if entry.train_command else {}
-    for key in ("hyper_parameters", "recipe", "seed", "dataset_source"):
+    for key in TRAINING_KEYS:
         if key in entry.extra:
             training[key] = entry.extra[key]
     card = _card_from_entry(entry, entry.extra.get("params", 0))

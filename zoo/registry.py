@@ -167,6 +167,10 @@ _INDEX: dict | None = None
 _IMPORTED: set[str] = set()
 _FROM_FOLDER: set[str] = set()  # names whose entry was built from their model folder
 CONFIG_NAME, RESULTS_NAME = "config.json", "results.json"
+# card-text fields of a folder's config.json "card" section that an entry keeps in ``extra``
+CARD_EXTRA_KEYS = ("training_notes", "usage", "license_note", "library_name", "pipeline_tag", "loader")
+# recipe fields of its "training" section
+TRAINING_KEYS = ("hyper_parameters", "recipe", "seed", "dataset_source")
 
 
 def models_dir() -> Path:
@@ -240,7 +244,7 @@ def entry_from_facts(config: dict, results: dict, folder: str | os.PathLike | No
         model_args, preprocessing = arch.from_hub_config(config) if arch.from_hub_config else (config["model_args"], {})
     extra = {k: v for k, v in training.items() if k != "command"}
     extra.update((results or {}).get("measured", {}))
-    extra.update({k: card[k] for k in ("training_notes", "usage", "license_note", "library_name", "pipeline_tag") if k in card})
+    extra.update({k: card[k] for k in CARD_EXTRA_KEYS if k in card})
     if "parameters" in card:
         extra["params"] = card["parameters"]
     extra["weights_dtype"] = config.get("weights_dtype")

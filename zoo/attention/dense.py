@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import math
 import os
 from collections.abc import Iterator
 
@@ -106,6 +107,38 @@ def use_backend(name: str) -> Iterator[str]:
 
 # --------------------------------------------------------------------------------------------------------
 # validation and shape helpers
+
+
+def _tracing() -> bool:
+    """True under torch.jit / torch.fx / torch.compile tracing, where data-dependent checks cannot run."""
+    import torch.fx._symbolic_trace as fx_trace
+
+    return torch.jit.is_tracing() or fx_trace.is_fx_tracing() or torch.compiler.is_compiling()
+
+
+def _check_scale(scale, q: torch.Tensor) -> float:
+    if scale is None:
+        return q.shape[-1] ** -0.5
+    if isinstance(scale, torch.Tensor):
+        if scale.numel() != 1:
+            raise InputError(f"scale must be a number, got a tensor of shape {tuple(scale.shape)}")
+        if _tracing():
+            return scale
+        scale = float(scale)
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)):
+        raise InputError(f"scale must be a finite positive number, got {type(scale).__name__} {scale!r}")
+    if not math.isfinite(scale) or scale <= 0:
+        raise InputError(f"scale must be a finite positive number, got {scale!r}")
+    return scale
+
+
+def _check_bias_values(bias: torch.Tensor | None) -> None:
+    """A NaN anywhere in an additive bias poisons whole rows of the output: refuse it (-inf is a valid mask)."""
+    if bias is None or _tracing():
+        return
+    if bool(torch.isnan(bias).any()):
+        raise InputError(f"bias must not contain NaN (got {int(torch.isnan(bias).sum())} NaN of {bias.numel()} values); "
+                         "use -inf to mask, or a bool mask")
 
 
 def _validate(q, k, v, bias, mask, dropout_p) -> None:
@@ -334,8 +367,8 @@ def attend(
         torch.Size([2, 4, 16, 8])
     """
     _validate(q, k, v, bias, mask, dropout_p)
-    if scale is None:
-        scale = q.shape[-1] ** -0.5
+    scale = _check_scale(scale, q)
+    _check_bias_values(bias)
     return _BACKENDS[get_backend()](q, k, v, bias, mask, scale, dropout_p, causal)
 
 
@@ -354,6 +387,6 @@ def attend_reference(
     half-precision inputs, cast back. Same arguments and conventions as `attend`.
     """
     _validate(q, k, v, bias, mask, dropout_p)
-    if scale is None:
-        scale = q.shape[-1] ** -0.5
+    scale = _check_scale(scale, q)
+    _check_bias_values(bias)
     return _attend_math(q, k, v, bias, mask, scale, dropout_p, causal)

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - one case per line reads as a table
 """Bad inputs at the core's doors: names, model folders, saving, publishing, promotion, attention, CLI options."""
 
 from __future__ import annotations

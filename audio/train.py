@@ -76,11 +76,13 @@ def apply_overrides(recipe: dict, items: list[str] | dict) -> dict:
 def run_training(name: str, *, model=None, recipe: dict | None = None, out: str | Path | None = None,
                  data: str | None = None, max_steps: int | None = None, val_every: int | None = None,
                  threads: int | None = None, progress: bool = True, overrides: list[str] | dict | None = None,
-                 resume: bool = False, **data_over) -> dict:  # fmt: skip
+                 resume: bool = False, stop_after: int | None = None, **data_over) -> dict:  # fmt: skip
     """Train ``model`` (default: the recipe's architecture, from scratch) and return the result dict.
 
     ``overrides``: ``KEY=JSON`` strings (or a parsed dict) applied to the recipe (`apply_overrides`).
-    ``resume``: continue ``<out>/last.ckpt`` (required when it exists; refused when it does not)."""
+    ``resume``: continue ``<out>/last.ckpt`` (required when it exists; refused when it does not).
+    ``stop_after``: end the fit after this many steps, as an interruption would (the schedule still spans
+    ``max_steps``; tests use it to check that resuming continues exactly)."""
     from zoo.loading import build
     from zoo.training import LAST_CKPT, fit, make_trainer, seed_everything
 
@@ -112,8 +114,9 @@ def run_training(name: str, *, model=None, recipe: dict | None = None, out: str 
     task = SeparationTask(model, optim=optim)
     batches_per_epoch = max(1, len(dm.train_set) // dm.batch_size)
     val_every = int(val_every or recipe.get("val_every") or batches_per_epoch)
+    callbacks = [_StopAfter(stop_after)] if stop_after else []
     trainer = make_trainer(
-        max_epochs=-1, max_steps=steps, ckpt_dir=out, monitor="val/si_snri", mode="max",
+        callbacks=callbacks, max_epochs=-1, max_steps=steps, ckpt_dir=out, monitor="val/si_snri", mode="max",
         gradient_clip_val=recipe.get("gradient_clip_val"), progress_bar=progress, log_every_n_steps=10,
         val_check_interval=min(val_every, batches_per_epoch), num_sanity_val_steps=0,
         reload_dataloaders_every_n_epochs=1,  # the training stream's position follows the epoch (data.py)
@@ -136,6 +139,20 @@ def run_training(name: str, *, model=None, recipe: dict | None = None, out: str 
     out.mkdir(parents=True, exist_ok=True)
     (out / "result.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
+
+
+class _StopAfter:
+    """Lightning callback: stop the fit once ``global_step`` reaches ``steps``."""
+
+    def __new__(cls, steps: int):
+        from lightning.pytorch.callbacks import Callback
+
+        class StopAfter(Callback):
+            def on_train_batch_end(self, trainer, *args, **kwargs):
+                if trainer.global_step >= steps:
+                    trainer.should_stop = True
+
+        return StopAfter()
 
 
 def save_folder(model, name: str, folder: Path) -> None:

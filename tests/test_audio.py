@@ -720,3 +720,50 @@ def test_recipe_overrides_reach_nested_fields_and_refuse_unknown_ones():
         apply_overrides(base, ["optim.scheduler=cosine"])
     with pytest.raises(InputError, match="KEY=JSON"):
         apply_overrides(base, ["optim.lr"])
+
+
+def test_a_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path, monkeypatch):
+    """4 steps in one go == interrupted after 2, then ``resume``: the same weights (the stream is drawn from
+    (seed, item), the optimiser and schedule come back from the checkpoint)."""
+    from zoo.audio.recipes import train_recipe
+    from zoo.audio.train import run_training
+    from zoo.loading import build
+
+    from zoo.audio import data
+
+    seen = []  # (epoch, item) of every training mixture drawn
+    getitem = data._Mixtures.__getitem__
+
+    def spy(self, i):
+        if not self.fixed:
+            seen.append((self.epoch, i))
+        return getitem(self, i)
+
+    monkeypatch.setattr(data._Mixtures, "__getitem__", spy)
+    _write_speakers(tmp_path / "wavs", n=10)
+    recipe = train_recipe("convtasnet-fsdd2mix")
+    recipe.update(model_args=dict(recipe["model_args"], enc_num_feats=16, msk_num_feats=8, msk_num_hidden_feats=16,
+                                  msk_num_layers=2, msk_num_stacks=1),
+                  segment_seconds=0.25, train_size=4, val_size=2, test_size=2, val_every=2, batch_size=2,
+                  digits=[1, 2])  # fmt: skip
+
+    def run(out, stop_after=None, resume=False):
+        torch.manual_seed(0)
+        model = build("convtasnet", recipe["model_args"])
+        run_training("convtasnet-fsdd2mix", model=model, recipe=recipe, out=tmp_path / out, data=tmp_path / "wavs",
+                     max_steps=4, progress=False, resume=resume, stop_after=stop_after)  # fmt: skip
+        return {k: v.clone() for k, v in torch.load(tmp_path / out / "last.ckpt", weights_only=False)["state_dict"].items()}
+
+    whole = run("whole")
+    assert seen == [(0, 0), (0, 1), (0, 2), (0, 3), (1, 0), (1, 1), (1, 2), (1, 3)]  # epoch 1 draws new items
+    seen.clear()
+    stopped = run("split", stop_after=2)
+    with pytest.raises(InputError, match="already holds a run"):
+        run("split")
+    seen.clear()
+    resumed = run("split", resume=True)
+    assert seen == [(1, 0), (1, 1), (1, 2), (1, 3)]  # continues the stream, does not restart it
+    assert any(not torch.equal(stopped[k], whole[k]) for k in whole)  # it really stopped early
+    assert whole.keys() == resumed.keys()
+    for k in whole:
+        torch.testing.assert_close(resumed[k], whole[k], rtol=0, atol=0)

@@ -725,11 +725,10 @@ def test_recipe_overrides_reach_nested_fields_and_refuse_unknown_ones():
 def test_a_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path, monkeypatch):
     """4 steps in one go == interrupted after 2, then ``resume``: the same weights (the stream is drawn from
     (seed, item), the optimiser and schedule come back from the checkpoint)."""
+    from zoo.audio import data
     from zoo.audio.recipes import train_recipe
     from zoo.audio.train import run_training
     from zoo.loading import build
-
-    from zoo.audio import data
 
     seen = []  # (epoch, item) of every training mixture drawn
     getitem = data._Mixtures.__getitem__

@@ -21,7 +21,7 @@ FAMILIES = ("dinat", "nat", "biformer")
 DEFAULT_PATH = Path.home() / ".cache" / "zoo" / "timm-tests" / "test_models.py"
 
 
-def test_file() -> Path:
+def timm_tests_path() -> Path:
     """Where the fetched ``tests/test_models.py`` lives (``$ZOO_TIMM_TESTS`` or the default cache path)."""
     return Path(os.environ.get("ZOO_TIMM_TESTS", DEFAULT_PATH)).expanduser()
 
@@ -64,7 +64,7 @@ def main() -> int:
     p.add_argument("--rev", default=None, help="tag or commit to fetch (default v<installed timm>)")
     args, extra = p.parse_known_args()
     extra = [a for a in extra if a != "--"]
-    path = test_file()
+    path = timm_tests_path()
     if args.fetch:
         fetch(path, args.git_dir, args.rev)
     if not path.is_file():

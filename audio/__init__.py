@@ -1,8 +1,9 @@
 """`zoo.audio`: monaural speech separation (MossFormer, MossFormer2, a Conv-TasNet baseline).
 
 The registered models (``mossformer-fsdd2mix``, ``mossformer2-fsdd2mix``, ``convtasnet-fsdd2mix``) were
-trained here, identically, on FSDD two-speaker mixtures (8 kHz; small CPU runs, see docs/audio.md for
-their test SI-SNRi); ``zoo train NAME`` reruns a recipe. Released checkpoints (ClearVoice,
+trained here, identically, on FSDD two-speaker mixtures of the earlier, partially overlapping protocol
+(8 kHz; small CPU runs; ``zoo eval NAME --protocol sparse``). ``zoo eval NAME`` measures fully overlapped
+mixtures (min and max mode) and ``zoo train NAME`` trains under that protocol (docs/audio.md). Released checkpoints (ClearVoice,
 ``alibabasglab/mossformer2-*``, ModelScope) load with `load_released`.
 
 Example:

@@ -135,7 +135,7 @@ def run_training(name: str, *, model=None, recipe: dict | None = None, out: str 
     result = {"name": name, "steps": int(trainer.global_step), "train_seconds": round(train_s, 1),
               "best_checkpoint": str(best), "parameters": sum(p.numel() for p in model.parameters()),
               "threads": torch.get_num_threads(), "recipe": recipe, "test": res}  # fmt: skip
-    save_folder(model, name, out / "hub")
+    save_folder(model, name, out / "hub", result)
     out.mkdir(parents=True, exist_ok=True)
     (out / "result.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
@@ -155,12 +155,28 @@ class _StopAfter:
         return StopAfter()
 
 
-def save_folder(model, name: str, folder: Path) -> None:
-    """Hub-form folder; falls back to config + safetensors if the card cannot be rendered."""
+def save_folder(model, name: str, folder: Path, result: dict | None = None) -> None:
+    """Hub-form folder named ``name``, with the test SI-SNRi of ``result`` (each condition) as its results and the
+    recipe as its training facts; falls back to config + safetensors if the card cannot be rendered."""
     try:
         from zoo.hub import save_pretrained
 
-        save_pretrained(model, folder)
+        kw = {}
+        if result is not None:
+            test = result["test"]
+            cmd = f"zoo eval {name} --weights {folder}" + ("" if test["protocol"] == "overlap" else " --protocol sparse")
+            metrics = [{"name": metric, "value": r[key], "dataset": "FSDD", "split": "test",
+                        "protocol": f"{test['protocol']}-{mode}" if mode != "sparse" else "sparse", "command": cmd}
+                       for mode, r in test["results"].items()
+                       for metric, key in (("SI-SNRi", "si_snri"), ("SI-SNR", "si_snr"))]  # fmt: skip
+            kw = dict(name=name, datasets=["FSDD"], results={"metrics": metrics},
+                      training={"command": f"zoo train {name} --threads {result['threads']} --no-progress",
+                                "recipe": result.get("recipe"), "steps": result["steps"],
+                                "seconds": result["train_seconds"], "threads": result["threads"]})  # fmt: skip
+        try:
+            save_pretrained(model, folder, **kw)
+        except TypeError:  # an older save_pretrained without these arguments
+            save_pretrained(model, folder)
     except Exception as exc:  # noqa: BLE001 - the weights must be written even if the card fails
         from safetensors.torch import save_file
 

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 work=$(mktemp -d /tmp/zoo-wheel-XXXXXX)
 trap 'rm -rf "$work"' EXIT
+rm -rf build  # setuptools' build folder: stale copies of removed modules must not reach the wheel
 .venv/bin/pip wheel --no-deps --quiet -w "$work/dist" . >/dev/null
 wheel=$(ls "$work"/dist/attention_zoo-*.whl)
 python3 -m venv "$work/venv"

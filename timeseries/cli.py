@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from zoo.cli_support import emit, positive_int
 from zoo.errors import InputError
 
 
@@ -39,23 +40,9 @@ def _load(args_or_name):
     return zoo.load(args_or_name)
 
 
-def _emit(args, result: dict, text: str) -> None:
-    print(json.dumps(result, default=str) if getattr(args, "json", False) else text)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
 # ----------------------------------------------------------------------------- eval
 def eval_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--batch-size", type=_positive_int, default=256)
+    p.add_argument("--batch-size", type=positive_int, default=256)
     p.add_argument("--split", choices=["test", "val"], default="test")
 
 
@@ -97,7 +84,7 @@ def eval_run(args) -> int:
     data, data_dir = _data_source(getattr(args, "data", None), model.config.get("preprocessing", {}).get("dataset"))
     data_dir = getattr(args, "data_dir", None) or data_dir
     res = evaluate_model(model, data, data_dir, args.split, args.batch_size)
-    _emit(args, res, f"{args.name} on {res['data']} {res['split']} ({res['windows']} windows, standardised): "
+    emit(args, res, f"{args.name} on {res['data']} {res['split']} ({res['windows']} windows, standardised): "
                      f"MSE {res['mse']:.4f}  MAE {res['mae']:.4f}")
     return 0
 
@@ -199,10 +186,10 @@ def finetune_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--csv", default=None, help="CSV with a date column and numeric columns (or give it as --data)")
     p.add_argument("--target", default=None, help="target column (default: the model's, else the last column)")
     p.add_argument("--features", choices=["M", "S", "MS"], default="M")
-    p.add_argument("--pred-len", type=_positive_int, default=None, help="horizon (default: the model's)")
-    p.add_argument("--epochs", type=_positive_int, default=3)
+    p.add_argument("--pred-len", type=positive_int, default=None, help="horizon (default: the model's)")
+    p.add_argument("--epochs", type=positive_int, default=3)
     p.add_argument("--lr", type=float, default=None, help="default: the recipe's")
-    p.add_argument("--batch-size", type=_positive_int, default=32)
+    p.add_argument("--batch-size", type=positive_int, default=32)
     p.add_argument("--seed", type=int, default=2021)
 
 

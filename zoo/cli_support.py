@@ -35,13 +35,14 @@ def add_shared_options(parser: argparse.ArgumentParser, verb: str) -> None:
                         help="weights to use instead of the registered ones: a Hub-form folder or a .safetensors file")
     parser.add_argument("--data", default=None, metavar="PATH",
                         help="data: a data set name, folder or file (default: the model's data set under $ZOO_DATA_DIR)")
-    parser.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+    parser.add_argument("--threads", type=positive_int, default=None, metavar="N",
                         help="torch CPU threads (default: torch's default, all cores)")
     parser.add_argument("--out", default=None, metavar="PATH", help="output file or folder of this command")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse ``type`` for counts: an integer >= 1, else a message naming what came."""
     try:
         value = int(text)
     except ValueError:

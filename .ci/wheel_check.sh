@@ -32,5 +32,9 @@ model = zoo.load("informer-etth1")
 folders = list_models(pretrained=True)
 for name in ("dlinear-etth1", "gps-esol", "swin-cifar10"):
     zoo.load(name)
+import importlib.resources
+
+assets = importlib.resources.files("zoo.hub") / "assets"
+assert (assets / "etth1-example.csv").is_file(), "the demos' bundled examples are missing from the wheel"
 print(f"wheel OK: zoo from {here.parent}, {len(folders)} models with weights, flagship {model.config.name} loaded offline")
 PY

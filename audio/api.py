@@ -209,7 +209,8 @@ class SeparatorMixin:
         x, _ = _as_batch(mixture, batch)
         chunk_seconds, overlap_seconds = check_chunking(chunk_seconds, overlap_seconds)
         param = next(self.parameters())
-        length = x.shape[-1]
+        length, device = x.shape[-1], x.device
+        x = x.detach().to("cpu", torch.float64)  # levels and resampling in float64 on the CPU (any device's model)
         if sample_rate is not None:
             sample_rate = check_sample_rate(sample_rate, "sample_rate")
             if sample_rate != self.sample_rate:
@@ -217,10 +218,9 @@ class SeparatorMixin:
 
                 logging.getLogger("zoo.audio").info("resampling the mixture from %d Hz to the model's %d Hz and the "
                                                     "estimates back", sample_rate, self.sample_rate)  # fmt: skip
-                x = resample(x.double(), sample_rate, self.sample_rate)
-        x = x.to(device=param.device, dtype=torch.float64)
+                x = resample(x, sample_rate, self.sample_rate)
         peak = x.abs().amax(dim=-1, keepdim=True)
-        scale = torch.ones(x.shape[0], 1, 1, device=x.device, dtype=torch.float64)
+        scale = torch.ones(x.shape[0], 1, 1, dtype=torch.float64)
         if normalize:
             unit = x / peak.clamp(min=1e-300)  # peak-normalise first so that squaring cannot overflow
             rms = unit.pow(2).mean(dim=-1, keepdim=True).sqrt() * peak
@@ -229,7 +229,7 @@ class SeparatorMixin:
         elif float(peak.max()) > 1e3:
             raise InputError(f"with normalize=False the samples must be audio levels (|x| <= 1e3), got a peak of "
                              f"{float(peak.max()):.3g}; pass normalize=True")  # fmt: skip
-        x = x.to(param.dtype)
+        x = x.to(device=param.device, dtype=param.dtype)
         was_training = self.training
         self.eval()
         try:
@@ -239,7 +239,7 @@ class SeparatorMixin:
                 est = self._separate_chunked(x, chunk_seconds, overlap_seconds, progress)
         finally:
             self.train(was_training)
-        est = est.double() * scale
+        est = est.to("cpu", torch.float64) * scale
         if sample_rate is not None and sample_rate != self.sample_rate:
             est = resample(est, self.sample_rate, sample_rate)
             est = torch.nn.functional.pad(est, (0, max(0, length - est.shape[-1])))[..., :length]
@@ -248,7 +248,7 @@ class SeparatorMixin:
             from zoo.errors import ZooError
 
             raise ZooError("the separated sources are not finite (the model overflowed on this input)")
-        return out
+        return out.to(device)
 
     def _separate_chunked(self, x: Tensor, chunk_seconds: float, overlap_seconds: float, progress: bool) -> Tensor:
         sr = self.sample_rate

@@ -29,6 +29,9 @@ def example_inputs(model=None) -> list[str]:
 def _check_smiles_model(model) -> None:
     if not hasattr(model, "predict_smiles"):
         raise InputError(f"{model.config.get('name')} does not take SMILES (it reads TU graph files); no demo page for it")
+    check = getattr(model, "_check_reads_molecules", None)  # a TU-graph model says which vocabulary it reads
+    if callable(check):
+        check()
 
 
 def predictions(model, smiles: str) -> tuple[dict[str, float], str, bool]:

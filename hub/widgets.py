@@ -128,9 +128,11 @@ def _medical(model, files_dir, repo_id) -> list[dict]:
 
 
 def _graph(model, files_dir, repo_id) -> list[dict]:
-    from zoo.graph.demo import EXAMPLES, predictions
+    from zoo.graph.demo import EXAMPLES, _check_smiles_model, predictions
 
-    if not hasattr(model, "predict_smiles"):
+    try:
+        _check_smiles_model(model)
+    except InputError:  # a TU-graph model: no SMILES examples
         return []
     out = []
     for smiles, name in list(EXAMPLES.items())[:3]:

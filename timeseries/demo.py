@@ -85,7 +85,8 @@ def forecast_csv(model, path, column: str | None = None):
     fig = plot_forecast(history, future, column, context=min(len(history), 4 * int(model.seq_len)))
     note = (f"Forecast of the {len(future)} steps after {history['date'].iloc[-1]} from the last {model.seq_len} rows "
             f"({len(history)} rows given); plotted: {column}.")  # fmt: skip
-    table = future.astype({c: "float64" for c in future.columns if c != "date"}).round(4)
+    values = [c for c in future.columns if c != "date"]
+    table = future.astype({c: "float64" for c in values}).round({c: 4 for c in values})
     table["date"] = table["date"].astype(str)
     return fig, table, str(out), note
 

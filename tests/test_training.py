@@ -408,11 +408,11 @@ def _needs(*parts):
         pytest.skip(f"needs the shared data {path} (set ZOO_DATA_DIR)")
 
 
-def _cli_fit(tmp_path, config, *extra):
+def _cli_fit(tmp_path, config, *extra, subcommand=("fit",)):
     from zoo.training.cli import main
 
     run = tmp_path / "run"
-    rc = main(["fit", "--config", str(CONFIGS / config), *TINY, "--trainer.default_root_dir", str(run), *extra])
+    rc = main([*subcommand, "--config", str(CONFIGS / config), *TINY, "--trainer.default_root_dir", str(run), *extra])
     assert rc == 0
     return run / "lightning_logs"
 
@@ -434,8 +434,8 @@ def test_cli_fit_forecasting_config_and_resume(tmp_path, monkeypatch):
     assert "class_path: zoo.training.cli.ZooModel" in saved and "name: informer-etth1-h96" in saved
     assert "val/mse" in (logs / "version_0" / "metrics.csv").read_text()
 
-    # resume with Lightning's own --ckpt_path last: two more steps, not four
-    logs = _cli_fit(tmp_path, "timeseries.yaml", "--trainer.max_epochs", "2", "--ckpt_path", "last")
+    # resume with Lightning's own --ckpt_path last: two more steps, not four (`fit` is the default subcommand)
+    logs = _cli_fit(tmp_path, "timeseries.yaml", "--trainer.max_epochs", "2", "--ckpt_path", "last", subcommand=())
     assert torch.load(logs.parent / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 4
     rows = (logs / "version_1" / "metrics.csv").read_text().splitlines()
     epoch = rows[0].split(",").index("epoch")

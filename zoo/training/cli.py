@@ -249,10 +249,13 @@ def ZooLightningCLI(args: Sequence[str] | None = None, run: bool = True, **kwarg
 def main(argv: Sequence[str] | None = None) -> int:
     """``zoo fit --config my.yaml`` (and ``validate``/``test``/``predict``): LightningCLI; returns an exit code.
 
-    ``argv`` starts with the subcommand (``["fit", "--config", "my.yaml"]``). Zoo errors (unknown model
-    name, bad data) are printed as one line on stderr with exit code 2.
+    ``argv`` starts with the subcommand (``["fit", "--config", "my.yaml"]``); without one (and without
+    ``--help``) ``fit`` is meant, so ``zoo fit`` may pass its arguments with or without the word ``fit``.
+    Zoo errors (unknown model name, bad data) are printed as one line on stderr with exit code 2.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
+    if not any(a in _SUBCOMMANDS for a in argv) and not any(a in ("-h", "--help") for a in argv):
+        argv = ["fit", *argv]
     saved, sys.argv = sys.argv, sys.argv[:1]  # LightningCLI warns when given args while sys.argv has some too
     try:
         ZooLightningCLI(argv)

@@ -41,7 +41,7 @@ def test_train_writes_hub_folder_that_reloads(trained, capsys):
     data, out = trained
     assert {p.name for p in out.iterdir()} >= {"config.json", "model.safetensors", "README.md"}
     cfg = json.loads((out / "config.json").read_text())
-    assert cfg["model_args"]["num_classes"] == 2
+    assert cfg["num_classes"] == 2 and cfg["zoo_architecture"] == "swin" and cfg["library_name"] == "timm"
     assert cfg["preprocessing"]["label_names"] == ["cat", "dog"]
     model = zoo.hub.from_pretrained(out)
     assert model.num_classes == 2 and "top1" in (out / "README.md").read_text()
@@ -117,3 +117,32 @@ def test_train_without_val_holds_out_train_images_and_reports_test_once(tmp_path
     assert result["selected_on"] == "train (hold-out of 2, seed 0)" and result["images"] == 2
     assert result["test_images"] == 8 and 0 <= result["test_top1"] <= 100
     assert result["checkpoint"].endswith("best.ckpt")
+
+
+def test_predict_converts_grayscale_rgba_and_numpy_images_like_rgb():
+    import numpy as np
+
+    from zoo.vision.cli import predict
+
+    model = zoo.load("swin-cifar10")
+    arr = (np.arange(32 * 32 * 3) % 251).astype(np.uint8).reshape(32, 32, 3)
+    rgb = Image.fromarray(arr)
+    assert predict(model, [arr], topk=3) == predict(model, [rgb], topk=3)
+    gray = rgb.convert("L")
+    assert predict(model, [gray]) == predict(model, [gray.convert("RGB")])
+    assert predict(model, [np.asarray(gray)]) == predict(model, [gray.convert("RGB")])
+    rgba = rgb.convert("RGBA")
+    assert predict(model, [rgba]) == predict(model, [rgb])
+    assert len(predict(model, [arr, rgb], topk=10)[1]) == 10
+
+
+def test_predict_out_writes_json_and_refuses_an_input(tmp_path, capsys):
+    img = tmp_path / "a.png"
+    Image.new("RGB", (32, 32), (10, 200, 30)).save(img)
+    out = tmp_path / "pred.json"
+    assert main(["predict", "swin-cifar10", str(img), "--topk", "2", "--out", str(out)]) == 0
+    written = json.loads(out.read_text())
+    assert list(written) == [str(img)] and len(written[str(img)]) == 2
+    before = img.read_bytes()
+    assert main(["predict", "swin-cifar10", str(img), "--out", str(img)]) != 0
+    assert "same file as the input" in capsys.readouterr().err and img.read_bytes() == before

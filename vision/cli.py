@@ -119,7 +119,8 @@ def _input_size(model: nn.Module) -> tuple[int, int]:
 
 def add_predict_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("images", nargs="+", help="image files")
-    p.add_argument("--topk", type=int, default=5, help="classes to show per image (1 .. the model's classes)")
+    p.add_argument("--topk", type=int, default=None,
+                   help="classes to show per image, 1 .. the model's classes (default: 5, or all when fewer)")
 
 
 def _folder_of(args: argparse.Namespace) -> Path | None:
@@ -170,8 +171,10 @@ def _as_image(im, index: int):
 
 
 @torch.inference_mode()
-def predict(model: nn.Module, images: list, topk: int = 5) -> list[list[tuple[int, str, float]]]:
+def predict(model: nn.Module, images: list, topk: int | None = None) -> list[list[tuple[int, str, float]]]:
     """Top-k ``(index, name, probability)`` for each image: a path, a PIL image or an HxWx3 uint8 array.
+
+    ``topk`` defaults to 5 (or every class when the model has fewer); an explicit value must be 1 .. classes.
 
     Example:
         >>> predict(zoo.load("swin-cifar10"), ["cat.png", PIL.Image.open("dog.png")], topk=3)
@@ -182,6 +185,8 @@ def predict(model: nn.Module, images: list, topk: int = 5) -> list[list[tuple[in
         images = [images]
     if len(images) == 0:
         raise InputError("expected at least one image (a path, a PIL image or an HxWx3 uint8 array), got none")
+    if topk is None:
+        topk = min(5, model.num_classes)
     if isinstance(topk, bool) or not isinstance(topk, int) or not 1 <= topk <= model.num_classes:
         raise InputError(f"expected topk between 1 and {model.num_classes} (the model's classes), got {topk!r}")
     names = class_names(dict(model.config.get("preprocessing", {}) or {}), model.num_classes)

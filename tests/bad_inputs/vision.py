@@ -64,7 +64,7 @@ def _nan_pixel(model, side):
     return _forward(model, x)
 
 
-def _predict(images, topk=5):
+def _predict(images, topk=None):
     from zoo.vision.cli import predict
 
     return predict(_swin(), images, topk)

@@ -384,7 +384,7 @@ def test_finetune_run_dir_refusals(tmp_path):
         check_run_dir(tmp_path / "new", resume=True)
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "train.csv").write_text("x\n")
-    with pytest.raises(InputError, match=r"holding 1 entries \(train.csv\); choose another folder"):
+    with pytest.raises(InputError, match=r"holding 1 entry \(train.csv\); choose another folder"):
         check_run_dir(tmp_path / "data")
     with pytest.raises(InputError, match="is \\(inside\\) the input"):
         check_run_dir(tmp_path / "data" / "run", inputs=[tmp_path / "data"])
@@ -461,8 +461,8 @@ def test_cli_model_strings_and_errors(tmp_path, monkeypatch, capsys):
 
     net = ZooModel("dlinear-etth1-h96")
     assert type(net).__name__ == "DLinear" and not net.training
-    assert [is_zoo_model_spec(v) for v in ("informer-etth1-h96", "my-org/model", str(tmp_path), "torch.nn.Linear",
-                                           "Linear", 3, None)] == [True, True, True, False, False, False, False]
+    assert [is_zoo_model_spec(v) for v in ("informer-etth1-h96", "biformer_tiny", "my-org/model", str(tmp_path),
+                                           "torch.nn.Linear", "Linear", 3, None)] == [True] * 4 + [False] * 4
     spec = {"class_path": "zoo.training.cli.ZooModel", "init_args": {"name": "informer-etth1-h96"}}
     cfg = {"fit": {"model": {"class_path": "X", "init_args": {"model": "informer-etth1-h96", "lr": 1}}}}
     assert expand_model_specs(cfg) == {"fit": {"model": {"class_path": "X", "init_args": {"model": spec, "lr": 1}}}}

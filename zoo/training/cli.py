@@ -113,9 +113,14 @@ def is_zoo_model_spec(value: Any) -> bool:
         return True
     if Path(value).is_dir():
         return True
-    import zoo
+    from zoo.errors import UnknownModelError
+    from zoo.registry import get_entry
 
-    return value in zoo.list_models()
+    try:
+        get_entry(value)  # a registered name or alias (e.g. "biformer_tiny")
+    except (UnknownModelError, KeyError):
+        return False
+    return True
 
 
 def _zoo_spec(name: str) -> dict:

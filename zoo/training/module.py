@@ -109,6 +109,7 @@ class ZooModule(L.LightningModule):
             self.model.train()
 
     def setup(self, stage: str) -> None:
+        """Lightning hook: at ``fit``, :meth:`train_backbone` (subclasses overriding it call ``super().setup``)."""
         if stage == "fit":
             self.train_backbone()
 

@@ -225,7 +225,8 @@ def check_run_dir(out: str | os.PathLike, resume: bool = False, inputs: Iterable
     elif entries:
         hint = "pass --resume to continue it, or " if LAST_CKPT in entries else ""
         raise InputError(
-            f"expected a new or empty folder for --out, got {str(out)!r} holding {len(entries)} entries "
+            f"expected a new or empty folder for --out, got {str(out)!r} holding {len(entries)} "
+            f"{'entry' if len(entries) == 1 else 'entries'} "
             f"({', '.join(entries[:5])}); {hint}choose another folder"
         )
     return out

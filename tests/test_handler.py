@@ -165,3 +165,18 @@ def test_molecule_prediction(handlers):
         h({"inputs": "C1CC("})
     with pytest.raises(InputError, match=r"must be a SMILES string or a list of them"):
         h({"inputs": 42})
+
+
+def test_handler_file_works_copied_into_a_model_folder(tmp_path):
+    """Inference Endpoints import ``handler.py`` from the model repository's root: the file stands alone."""
+    import importlib.util
+    import shutil
+
+    folder = tmp_path / "gps-esol"
+    shutil.copytree(f"{MODELS}/gps-esol", folder)
+    shutil.copyfile("hub/handler.py", folder / "handler.py")
+    spec = importlib.util.spec_from_file_location("handler", folder / "handler.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = module.EndpointHandler(str(folder))({"inputs": "CCO"})
+    assert out[0]["smiles"] == "CCO" and out[0]["units"] == "log10(mol/L)"

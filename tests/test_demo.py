@@ -311,3 +311,20 @@ def test_widgets_carry_the_models_outputs(models, tmp_path):
     assert g[0] == {"text": "CCO", "example_title": "ethanol", "output": {"text": f"{value:.3f} log10(mol/L)"}}
     with pytest.raises(InputError, match=r"a dict needs 'folder' or 'name', got keys \['x'\]"):
         widget_examples({"x": 1})
+
+
+def test_a_hub_repo_id_is_loaded_with_from_pretrained(monkeypatch):
+    import zoo.hub
+
+    calls = []
+
+    def fake(repo_id, *a, **k):
+        calls.append(repo_id)
+        return zoo.load("gps-esol")
+
+    monkeypatch.setattr(zoo.hub, "from_pretrained", fake)
+    model, domain, title = resolve("my-org/gps-esol")
+    assert calls == ["my-org/gps-esol"] and (domain, title) == ("graph", "my-org/gps-esol")
+    with pytest.raises(UnknownModelError, match=r"unknown model 'not-a-model'"):
+        resolve("not-a-model")  # neither registered nor 'org/name'
+    assert calls == ["my-org/gps-esol"]

@@ -113,6 +113,8 @@ def build(model, title: str | None = None) -> gradio.Blocks:
                 raise InputError("no audio given: upload or record a mixture, or pick the example")
             rate, data = audio
             out_rate, est, msg = separate_array(model, rate, data, progress)
+            if rate != out_rate:
+                gr.Info(f"Resampled from {rate} Hz to the model's {out_rate} Hz.")
             mix, _ = to_float_mono(data)
             if rate != out_rate:
                 from zoo.audio.api import resample

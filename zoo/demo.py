@@ -113,7 +113,7 @@ def build_app(name_or_folder: str | os.PathLike):
     try:
         import gradio  # noqa: F401
     except ModuleNotFoundError:
-        raise ZooError("`zoo demo` needs Gradio: pip install gradio (the version pinned in attention-zoo's 'demo' extra)") from None
+        raise ZooError("`zoo demo` needs Gradio, which attention-zoo depends on: pip install gradio==6.31.0") from None
     model, domain, title = resolve(name_or_folder)
     try:
         mod = importlib.import_module(f"zoo.{domain}.demo")

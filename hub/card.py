@@ -57,13 +57,13 @@ def hub_dataset_ids(datasets) -> list[str]:
 
 def metric_type(name: str) -> str:
     """A Hub metric id for a zoo metric name (``"top1 (held-out val)"`` -> ``"accuracy"``, ``"Dice WT"`` -> ``"dice"``)."""
-    key = name.lower()
-    for prefix, kind in METRIC_TYPES.items():
-        if key == prefix or key.startswith(prefix + " ") or key.startswith(prefix + "("):
-            return kind
-    if "accuracy" in key:
-        return "accuracy"
-    return key.replace(" ", "_")
+    import re
+
+    words = re.findall(r"[a-z0-9_-]+", name.lower())
+    for word in words:  # the first word that names a known metric (rmse before mse: whole words only)
+        if word in METRIC_TYPES:
+            return METRIC_TYPES[word]
+    return "_".join(words)
 
 
 def _fmt(value: float | None, missing: str = "—") -> str:
@@ -98,6 +98,8 @@ def card_data(entry: ModelEntry) -> ModelCardData:
         base_model=entry.base_model,
         model_name=entry.name,
         eval_results=results or None,
+        metrics=sorted({metric_type(m.name) for m in entry.metrics if m.value is not None}) or None,
+        widget=entry.extra.get("widget") or None,
     )
 
 

@@ -126,6 +126,24 @@ def _same_weights(model: nn.Module, parent: ModelEntry) -> bool:
     return all(torch.equal(own[k].detach().cpu().to(v.dtype), v) for k, v in stored.items())
 
 
+def _copy_examples(parent: ModelEntry, folder: Path) -> None:
+    """The card's widget files (``examples/``) of a registered model, next to its re-saved copy (never replacing a file)."""
+    import shutil
+
+    from zoo.weights import folder_path
+
+    if parent.weights is None or not parent.weights.folder:
+        return
+    src = folder_path(parent.weights.folder) / "examples"
+    dst = folder / "examples"
+    if not src.is_dir() or src.resolve() == dst.resolve():
+        return
+    dst.mkdir(exist_ok=True)
+    for f in src.iterdir():
+        if f.is_file() and not (dst / f.name).exists():
+            shutil.copy2(f, dst / f.name)
+
+
 def _is_model_folder(folder: Path) -> bool:
     try:
         config = json.loads((folder / CONFIG_NAME).read_text())
@@ -241,6 +259,8 @@ def save_pretrained(
             os.replace(tmp, target)
         if payload[RESULTS_NAME] is None and (folder / RESULTS_NAME).is_file():
             (folder / RESULTS_NAME).unlink()  # our own stale file: it described other weights
+        if same and parent is not None:
+            _copy_examples(parent, folder)
     finally:
         for tmp, _ in staged:
             if tmp.exists():

@@ -172,3 +172,23 @@ def test_promote_copies_a_run_folder_with_its_facts(registry_sandbox, tmp_path):
     assert "| mse | toy | test | 0.5 |" in (folder / "README.md").read_text()
     with pytest.raises(InputError, match="expected a model name of lower-case letters"):
         promote(tmp_path / "run", "Bad Name", root=tmp_path / "models")
+
+
+@pytest.mark.parametrize("name", FOLDERS)
+def test_card_parses_with_widgets_and_hub_metadata(name):
+    from huggingface_hub import ModelCard
+
+    folder = models_dir() / name
+    card = ModelCard.load(folder / "README.md")
+    data = card.data.to_dict()
+    assert data["widget"], f"{name}: the card has no widget examples"
+    for example in data["widget"]:
+        refs = [example.get("src")] + [o.get("url") for o in example.get("output", []) if isinstance(o, dict)]
+        refs += [t.strip() for t in str(example.get("text", "")).split(",") if t.strip().startswith("examples/")]
+        for ref in filter(None, refs):
+            assert (folder / ref).is_file(), f"{name}: widget file {ref} is not in the folder"
+    assert card.data.eval_results, f"{name}: no eval results"
+    assert set(data["metrics"]) <= {"mse", "mae", "rmse", "roc_auc", "accuracy", "dice", "si-snri", "si-snr"}
+    for ds in data.get("datasets") or []:
+        assert "/" in ds, f"{name}: {ds!r} is not a Hub dataset id"
+    assert data["library_name"] == ("timm" if name.startswith("swin-cifar") else "attention-zoo")

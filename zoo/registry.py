@@ -168,7 +168,7 @@ _IMPORTED: set[str] = set()
 _FROM_FOLDER: set[str] = set()  # names whose entry was built from their model folder
 CONFIG_NAME, RESULTS_NAME = "config.json", "results.json"
 # card-text fields of a folder's config.json "card" section that an entry keeps in ``extra``
-CARD_EXTRA_KEYS = ("training_notes", "usage", "license_note", "library_name", "pipeline_tag", "loader")
+CARD_EXTRA_KEYS = ("training_notes", "usage", "license_note", "library_name", "pipeline_tag", "loader", "widget")
 # recipe fields of its "training" section
 TRAINING_KEYS = ("hyper_parameters", "recipe", "seed", "dataset_source")
 
@@ -245,6 +245,8 @@ def entry_from_facts(config: dict, results: dict, folder: str | os.PathLike | No
     extra = {k: v for k, v in training.items() if k != "command"}
     extra.update((results or {}).get("measured", {}))
     extra.update({k: card[k] for k in CARD_EXTRA_KEYS if k in card})
+    if config.get("library_name") not in (None, "attention-zoo"):  # a family's own convention (timm's for Swin)
+        extra.setdefault("library_name", config["library_name"])
     if "parameters" in card:
         extra["params"] = card["parameters"]
     extra["weights_dtype"] = config.get("weights_dtype")

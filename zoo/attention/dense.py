@@ -113,7 +113,7 @@ def _tracing() -> bool:
     """True under torch.jit / torch.fx / torch.compile tracing, where data-dependent checks cannot run."""
     import torch.fx._symbolic_trace as fx_trace
 
-    return torch.jit.is_tracing() or fx_trace.is_fx_tracing() or torch.compiler.is_compiling()
+    return torch.jit.is_tracing() or fx_trace._get_is_fx_tracing() or torch.compiler.is_compiling()
 
 
 def _check_scale(scale, q: torch.Tensor) -> float:

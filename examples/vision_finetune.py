@@ -23,7 +23,7 @@ from torchvision.datasets import ImageFolder
 import zoo
 from zoo.hub import from_pretrained, save_pretrained
 from zoo.training import check_run_dir
-from zoo.training.tasks import ClassificationTask
+from zoo.vision.task import ClassificationTask
 from zoo.vision.common import build_transform
 
 

@@ -6,8 +6,8 @@
   stopping, progress bar (on a terminal, off in CI), CSV (+ TensorBoard) logging; :func:`fit` — ``trainer.fit``
   resuming from ``last.ckpt``; :func:`finetune` — a run in a folder the user names, resumed on request.
 - :mod:`zoo.training.cli` — ``LightningCLI`` for every zoo task (``zoo fit --config my.yaml``), models by zoo name.
-- :mod:`zoo.training.tasks` — ``ClassificationTask`` for any logits model; :mod:`zoo.training.data` —
-  ``DatasetDataModule`` over datasets given as objects or by class path in a config.
+- :mod:`zoo.training.data` — ``DatasetDataModule`` over datasets given as objects or by class path in a config
+  (each domain's task module holds its LightningModule, e.g. ``zoo.vision.task.ClassificationTask``).
 - :func:`seed_everything`; :func:`build_optimizer` / :func:`build_scheduler` for use outside Lightning.
 
 Example::

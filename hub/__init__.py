@@ -2,7 +2,7 @@
 
 from .card import card_body, card_data, render_card, write_card
 from .pretrained import from_pretrained, hub_config, save_pretrained, verify_folder
-from .publish import model_folder, planned_files, publish
+from .publish import model_folder, planned_files, publish, publish_space
 
 __all__ = [
     "card_body",
@@ -12,6 +12,7 @@ __all__ = [
     "model_folder",
     "planned_files",
     "publish",
+    "publish_space",
     "render_card",
     "save_pretrained",
     "verify_folder",

@@ -79,7 +79,7 @@ def test_publish_dry_run_prints_files(registry_sandbox, tmp_path, capsys):
     assert main(["publish", str(folder), "--repo-id", "org/toy-cli-p", "--dry-run"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "would upload to https://huggingface.co/org/toy-cli-p:"
-    assert [line.split()[0] for line in out[1:]] == ["README.md", "config.json", "model.safetensors", "results.json"]
+    assert [line.split()[0] for line in out[1:]] == ["README.md", "config.json", "handler.py", "model.safetensors", "results.json"]
 
 
 def test_console_script_runs():

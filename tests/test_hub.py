@@ -129,8 +129,8 @@ def test_publish_dry_run_and_upload(registry_sandbox, tmp_path, monkeypatch):
     register_model(ModelEntry(name="toy-pub", architecture="toy-mlp", domain="core", task="regression",
                               weights=WeightsSource(folder=str(folder))))
     files = publish("toy-pub", "org/toy-pub", dry_run=True)
-    assert [f.path for f in files] == ["README.md", "config.json", "model.safetensors", "results.json"]
-    assert files[2].size == (folder / "model.safetensors").stat().st_size
+    assert [f.path for f in files] == ["README.md", "config.json", "handler.py", "model.safetensors", "results.json"]
+    assert files[3].size == (folder / "model.safetensors").stat().st_size
 
     calls = []
 
@@ -144,8 +144,8 @@ def test_publish_dry_run_and_upload(registry_sandbox, tmp_path, monkeypatch):
         def create_branch(self, repo_id, branch, exist_ok):
             calls.append(("create_branch", repo_id, branch))
 
-        def upload_folder(self, **kw):
-            calls.append(("upload_folder", kw["repo_id"], kw["folder_path"], kw["revision"], sorted(kw["allow_patterns"])))
+        def create_commit(self, **kw):
+            calls.append(("create_commit", kw["repo_id"], kw["revision"], sorted(op.path_in_repo for op in kw["operations"])))
 
     import huggingface_hub
 
@@ -154,7 +154,7 @@ def test_publish_dry_run_and_upload(registry_sandbox, tmp_path, monkeypatch):
     assert calls == [
         ("create_repo", "org/toy-pub", True),
         ("create_branch", "org/toy-pub", "v1"),
-        ("upload_folder", "org/toy-pub", str(folder), "v1", ["README.md", "config.json", "model.safetensors", "results.json"]),
+        ("create_commit", "org/toy-pub", "v1", ["README.md", "config.json", "handler.py", "model.safetensors", "results.json"]),
     ]
     with pytest.raises(zoo.ZooError, match="org/name"):
         publish("toy-pub", "not-a-repo-id", dry_run=True)
@@ -168,3 +168,14 @@ def test_saving_is_byte_reproducible(registry_sandbox, tmp_path):
         folder = save_pretrained(model, tmp_path / f"r{i}", dtype=torch.float16)
         digests.add(tuple((folder / f).read_bytes() for f in ("config.json", "model.safetensors", "README.md", "results.json")))
     assert len(digests) == 1
+
+
+def test_publish_space_dry_run_lists_a_gradio_space(registry_sandbox, tmp_path, capsys):
+    from zoo.cli import main
+    from zoo.hub import publish_space
+
+    files = publish_space("informer-etth1", "org/informer-demo", model_repo_id="org/informer-etth1-h96", dry_run=True)
+    assert [f.path for f in files] == ["README.md", "app.py", "requirements.txt"]
+    assert main(["publish", "informer-etth1", "--repo-id", "org/informer-demo", "--space", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("would upload to https://huggingface.co/spaces/org/informer-demo:") and "app.py" in out

@@ -185,13 +185,15 @@ def _cmd_publish(args: argparse.Namespace) -> int:
     from zoo.hub import publish
 
     if args.space:
-        from zoo.hub.space import publish_space
+        from zoo.hub.publish import publish_space
 
-        files = publish_space(args.name, args.repo_id, dry_run=args.dry_run, private=args.private)
+        files = publish_space(args.name, args.repo_id, dry_run=args.dry_run, private=args.private,
+                              model_repo_id=args.model_repo_id)
     else:
         files = publish(args.name, args.repo_id, revision=args.revision, dry_run=args.dry_run, private=args.private)
     verb = "would upload" if args.dry_run else "uploaded"
-    print(f"{verb} to https://huggingface.co/{args.repo_id}" + (f" (revision {args.revision})" if args.revision else "") + ":")
+    where = f"https://huggingface.co/{'spaces/' if args.space else ''}{args.repo_id}"
+    print(f"{verb} to {where}" + (f" (revision {args.revision})" if args.revision else "") + ":")
     for f in files:
         print(f"  {f.path}  {f.size:,} bytes  sha256 {f.sha256}")
     return 0
@@ -223,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--private", action="store_true")
     p.add_argument("--dry-run", action="store_true", help="print exactly what would be uploaded, send nothing")
     p.add_argument("--space", action="store_true", help="publish a Gradio Space that runs `zoo demo NAME` instead of the model")
+    p.add_argument("--model-repo-id", default=None, help="with --space: the model repository the Space loads (ORG/NAME)")
     p.set_defaults(func=_cmd_publish)
 
     sub.add_parser("promote", help="copy a finished run's model folder into hub/models/NAME (verified)", add_help=False)

@@ -36,6 +36,10 @@ def test_plain_lightning_trainer_fits_a_zoo_model(tmp_path):
     assert any(not torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert {"train/loss", "val/loss", "val/acc"} <= set(trainer.callback_metrics)
     assert 0.0 <= float(trainer.callback_metrics["val/acc"]) <= 1.0
+    trainer.save_checkpoint(tmp_path / "last.ckpt")
+    again = ClassificationTask.load_from_checkpoint(tmp_path / "last.ckpt", model=zoo.load("swin-cifar10", pretrained=False))
+    assert again.optim["lr"] == 1e-3 and again.num_classes == 10
+    assert all(torch.equal(v, again.model.state_dict()[k]) for k, v in model.state_dict().items())
 
 
 def test_mixup_and_eval_losses():

@@ -350,3 +350,122 @@ def loader(dataset, batch_size: int = 64, shuffle: bool = False, seed: int = 0) 
     gen = torch.Generator().manual_seed(seed)
     return torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, collate_fn=collate,
                                        generator=gen if shuffle else None)  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------- data module
+def _molecule_datamodule_class():
+    """``MoleculeDataModule``, built on first use so that importing the graph models never imports Lightning."""
+    import lightning as L
+
+    class MoleculeDataModule(L.LightningDataModule):
+        """A molecule CSV for LightningCLI (``zoo fit --config``): split 80/10/10, featurised for the task's model.
+
+        Args:
+            csv: a CSV with a SMILES column and numeric target columns (read with `load_csv`; rows RDKit
+                cannot parse are left out).
+            smiles_column: the SMILES column. target_columns: the targets, as many as the model predicts
+                (default: every numeric column).
+            split: ``"random"`` (shuffled with ``seed``) or ``"scaffold"`` (Bemis–Murcko, deterministic).
+            seed: the random split's seed and the training loader's shuffling seed.
+            batch_size: training batch size; ``eval_batch_size`` for validation and test.
+            fractions: train/validation/test fractions.
+
+        The model is the one of the task being trained (``trainer.lightning_module.model``): its own
+        featurizer makes the graphs, and at ``fit`` the target and descriptor mean/std are fitted on the
+        training part (as ``zoo finetune`` does) and recorded, with the split, in the model's
+        ``config["preprocessing"]``. ``validate``/``test`` keep the model's normalisation. Outside a
+        Trainer, call ``attach(model, stage)`` before asking for loaders.
+
+        Example:
+            >>> import lightning as L, zoo
+            >>> from zoo.graph.data import MoleculeDataModule
+            >>> from zoo.graph.task import GraphTask
+            >>> dm = MoleculeDataModule("my.csv", target_columns=["logS"], split="scaffold")
+            >>> L.Trainer(max_epochs=20).fit(GraphTask(zoo.load("gps-esol")), datamodule=dm)
+        """
+
+        def __init__(self, csv: str, smiles_column: str = "smiles", target_columns: list[str] | None = None,
+                     split: str = "random", seed: int = 0, batch_size: int = 32, eval_batch_size: int = 256,
+                     fractions: tuple[float, float, float] = FRACTIONS):  # fmt: skip
+            super().__init__()
+            if split not in ("random", "scaffold"):
+                raise InputError(f"split must be 'random' or 'scaffold', got {split!r}")
+            for what, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size)):
+                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    raise InputError(f"{what} must be a positive integer, got {value!r}")
+            fractions = tuple(float(f) for f in fractions)
+            if len(fractions) != 3 or min(fractions) < 0 or abs(sum(fractions) - 1) > 1e-6:
+                raise InputError(f"fractions must be three non-negative numbers summing to 1, got {list(fractions)}")
+            if not Path(csv).is_file():
+                raise InputError(f"csv: expected a CSV file of SMILES and targets, got {str(csv)!r} (not found)")
+            self.csv, self.smiles_column, self.target_columns = str(csv), smiles_column, target_columns
+            self.split, self.seed, self.fractions = split, int(seed), fractions
+            self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
+            self.table: MoleculeTable | None = None
+            self.train_set = self.val_set = self.test_set = None
+
+        def setup(self, stage: str | None = None) -> None:
+            trainer = getattr(self, "trainer", None)
+            model = getattr(getattr(trainer, "lightning_module", None), "model", None)
+            if model is None:
+                raise InputError("MoleculeDataModule needs the task's model: use it with a Trainer or call attach(model)")
+            self.attach(model, stage)
+
+        def attach(self, model, stage: str | None = "fit") -> None:
+            """Featurise the CSV for ``model``; at ``fit`` (and None) refit its target/descriptor normalisation."""
+            if not hasattr(model, "featurizer"):
+                raise InputError(f"MoleculeDataModule expected a zoo graph model (GPS, Graphormer), got {type(model).__name__}")
+            model._check_reads_molecules()  # a TU-graph model does not read SMILES
+            table = load_csv(self.csv, self.smiles_column, self.target_columns, model.task)
+            if table.targets.shape[1] != model.num_tasks:
+                raise InputError(f"{self.csv}: the model predicts {model.num_tasks} target(s), got {table.targets.shape[1]} target "
+                                 f"column(s) {table.target_names}; choose them with target_columns (zoo finetune --csv "
+                                 "re-initialises the output layer for another number of targets)")  # fmt: skip
+            if len(table.smiles) < 10:
+                raise InputError(f"{self.csv}: expected at least 10 molecules to split into train/validation/test, got {len(table.smiles)}")
+            feat = model.featurizer()
+            graphs, glob = molecule_graphs(table.smiles, feat)
+            ds = GraphDataset(graphs, feat, table.targets, glob)
+            tr, va, te = split_table(table, self.split, self.seed, self.fractions)
+            if stage in (None, "fit"):
+                _refit_normalization(model, table, tr, glob, {"method": self.split, "seed": self.seed, "fractions": list(self.fractions)})
+            sub = lambda idx: torch.utils.data.Subset(ds, idx.tolist())  # noqa: E731
+            self.table, self.train_set, self.val_set, self.test_set = table, sub(tr), sub(va), sub(te)
+
+        def _sets(self):
+            if self.train_set is None:
+                raise InputError("MoleculeDataModule has no data yet: it is set up by the Trainer (or attach(model))")
+            return self.train_set, self.val_set, self.test_set
+
+        def train_dataloader(self):
+            return loader(self._sets()[0], self.batch_size, shuffle=True, seed=self.seed)
+
+        def val_dataloader(self):
+            return loader(self._sets()[1], self.eval_batch_size) if len(self._sets()[1]) else []
+
+        def test_dataloader(self):
+            return loader(self._sets()[2], self.eval_batch_size) if len(self._sets()[2]) else []
+
+    MoleculeDataModule.__module__, MoleculeDataModule.__qualname__ = __name__, "MoleculeDataModule"
+    return MoleculeDataModule
+
+
+def _refit_normalization(model, table: MoleculeTable, train: np.ndarray, glob: np.ndarray | None, split: dict) -> None:
+    """Target/descriptor mean/std from the training part, stored in the model and recorded in its config."""
+    model.set_normalization(table.targets[train], glob[train] if glob is not None else None)
+    prep = model.config["preprocessing"]
+    for key, value in (("dataset", table.name), ("task_names", table.target_names), ("split", split),
+                       ("smiles_column", table.smiles_column)):  # fmt: skip
+        prep[key] = value
+    prep["normalization"] = {
+        "fitted_on": f"train part of {table.name} ({len(train)} molecules)",
+        **({"target_mean": model.target_mean.tolist(), "target_std": model.target_std.tolist()} if model.task == "regression" else {}),
+        **({"descriptor_mean": model.globals_mean.tolist(), "descriptor_std": model.globals_std.tolist()} if glob is not None else {}),
+    }  # fmt: skip
+
+
+def __getattr__(name: str):
+    if name == "MoleculeDataModule":
+        cls = globals()[name] = _molecule_datamodule_class()
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

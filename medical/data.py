@@ -239,3 +239,111 @@ def region_masks(labels: torch.Tensor, regions: Mapping[str, Sequence[int]]) -> 
     """``[B, 1, *S]`` label values -> ``[B, R, *S]`` binary masks, one per region (label values in it)."""
     chans = [torch.isin(labels[:, 0], torch.tensor(list(v), device=labels.device)) for v in regions.values()]
     return torch.stack(chans, 1).to(torch.float32)
+
+
+# ---------------------------------------------------------------------------------------------
+# data module
+# ---------------------------------------------------------------------------------------------
+
+
+def _segmentation_datamodule_class():
+    """``SegmentationDataModule``, built on first use so that loading a model never imports Lightning."""
+    import lightning as L
+
+    class SegmentationDataModule(L.LightningDataModule):
+        """Labelled volumes for LightningCLI (``zoo fit --config``), prepared as the task's model expects.
+
+        Args:
+            data: a BRATS-layout folder (``train/``, ``validation/`` and optionally ``test/``, one folder per
+                case) or a MONAI/Decathlon datalist JSON (``{"training": [...], "validation": [...],
+                "test": [...]}``, each ``{"image": [file per modality], "label": file}``; paths relative to
+                the JSON's folder).
+            num_samples: ROI crops drawn from each training volume per step (pos/neg balanced).
+            cache: keep the prepared volumes in memory (MONAI ``CacheDataset``); False reads them each time.
+
+        Orientation, spacing, intensity normalisation, label mapping and the ROI size all come from the
+        model's ``config["preprocessing"]`` (the model of ``trainer.lightning_module``): training gets
+        ROI crops with augmentations, validation and test whole volumes. Outside a Trainer, call
+        ``attach(model)`` first.
+
+        Example:
+            >>> import lightning as L, zoo
+            >>> from zoo.medical.data import SegmentationDataModule
+            >>> from zoo.medical.train import SegmentationTask
+            >>> dm = SegmentationDataModule("my_brats")              # my_brats/train/<case>/..., validation/...
+            >>> L.Trainer(max_steps=200).fit(SegmentationTask(zoo.load("swin-unetr-brats-subset")), datamodule=dm)
+        """
+
+        def __init__(self, data: str, num_samples: int = 2, cache: bool = True):
+            super().__init__()
+            if not Path(data).exists():
+                raise InputError(f"data: expected a BRATS-layout folder or a datalist JSON, got {str(data)!r} (not found)")
+            if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
+                raise InputError(f"num_samples must be a positive integer, got {num_samples!r}")
+            self.data, self.num_samples, self.cache = str(data), num_samples, bool(cache)
+            self.loaders: tuple | None = None
+            self.test_cases: list[dict] = []
+            self.pre: dict = {}
+
+        def setup(self, stage: str | None = None) -> None:
+            trainer = getattr(self, "trainer", None)
+            model = getattr(getattr(trainer, "lightning_module", None), "model", None)
+            if model is None:
+                raise InputError("SegmentationDataModule needs the task's model: use it with a Trainer or call attach(model)")
+            self.attach(model)
+
+        def attach(self, model) -> None:
+            """Read the cases and build the loaders with ``model``'s preprocessing."""
+            from zoo.medical.train import load_cases, make_loaders
+
+            config = getattr(model, "config", None)
+            pre = dict(config.to_dict().get("preprocessing") or {}) if config is not None else {}
+            if not pre.get("roi_size"):
+                raise InputError(f"SegmentationDataModule expected a zoo segmentation model with config.preprocessing.roi_size, "
+                                 f"got {type(model).__name__} with preprocessing keys {sorted(pre)}")  # fmt: skip
+            self.pre = pre
+            self.loaders = make_loaders(*load_cases(self.data, pre), pre, self.num_samples, cache=self.cache)
+            self.test_cases = _test_cases(Path(self.data), pre)
+
+        def _get(self, i: int):
+            if self.loaders is None:
+                raise InputError("SegmentationDataModule has no data yet: it is set up by the Trainer (or attach(model))")
+            return self.loaders[i]
+
+        def train_dataloader(self):
+            return self._get(0)
+
+        def val_dataloader(self):
+            return self._get(1)
+
+        def test_dataloader(self):
+            from monai.data import DataLoader, Dataset
+
+            self._get(0)
+            if not self.test_cases:
+                raise InputError(f"{self.data} has no test cases (a test/ folder, or a 'test' list in the datalist)")
+            cases = [{"image": list(c["image"]), "label": c["label"]} for c in self.test_cases]
+            return DataLoader(Dataset(cases, transform=eval_transforms(self.pre)), batch_size=1, num_workers=0)
+
+    SegmentationDataModule.__module__, SegmentationDataModule.__qualname__ = __name__, "SegmentationDataModule"
+    return SegmentationDataModule
+
+
+def _test_cases(path: Path, pre: Mapping) -> list[dict]:
+    """Test cases of a BRATS-layout folder (``test/``) or of a datalist's ``test`` list; none if absent."""
+    import json
+
+    if path.is_file():
+        cases = json.loads(path.read_text()).get("test") or []
+        return [{"image": [str(path.parent / f) for f in (c["image"] if isinstance(c["image"], list) else [c["image"]])],
+                 "label": str(path.parent / c["label"])} for c in cases]  # fmt: skip
+    if not (path / "test").is_dir():
+        return []
+    return brats_cases(path, "test", pre.get("modalities", ("flair", "t1c")))
+
+
+def __getattr__(name: str):
+    if name == "SegmentationDataModule":
+        cls = globals()[name] = _segmentation_datamodule_class()
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -44,6 +44,9 @@ __all__ = ["SegmentationTask", "make_loaders", "train", "evaluate"]
 class SegmentationTask(ZooModule):
     """Volumetric segmentation: softmax classes, DiceCE loss, sliding-window Dice per region.
 
+    ``preprocessing`` (ROI size, sliding-window options, label values, regions) defaults to the
+    model's ``config["preprocessing"]``.
+
     Example:
         >>> task = SegmentationTask(net, optim={"optimizer": "adamw", "lr": 2e-4}, preprocessing=pre)
     """
@@ -51,6 +54,9 @@ class SegmentationTask(ZooModule):
     def __init__(self, model: nn.Module, optim: Mapping | None = None, preprocessing: Mapping | None = None):
         super().__init__(model, optim)
         self.save_hyperparameters(ignore=["model"])
+        if preprocessing is None:  # the model's own (zoo models carry it in config["preprocessing"])
+            config = getattr(model, "config", None)
+            preprocessing = config.to_dict().get("preprocessing") if hasattr(config, "to_dict") else None
         self.pre = dict(preprocessing or {})
         self.regions = dict(self.pre.get("regions") or BRATS_REGIONS)
         self.loss = DiceCELoss(to_onehot_y=True, softmax=True)

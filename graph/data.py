@@ -450,18 +450,23 @@ def _molecule_datamodule_class():
     return MoleculeDataModule
 
 
-def _refit_normalization(model, table: MoleculeTable, train: np.ndarray, glob: np.ndarray | None, split: dict) -> None:
-    """Target/descriptor mean/std from the training part, stored in the model and recorded in its config."""
+def fit_normalization(model, table: MoleculeTable, train: np.ndarray, glob: np.ndarray | None) -> None:
+    """Target/descriptor mean/std of the training rows, in the model's buffers and ``config["preprocessing"]["normalization"]``."""
     model.set_normalization(table.targets[train], glob[train] if glob is not None else None)
-    prep = model.config["preprocessing"]
-    for key, value in (("dataset", table.name), ("task_names", table.target_names), ("split", split),
-                       ("smiles_column", table.smiles_column)):  # fmt: skip
-        prep[key] = value
-    prep["normalization"] = {
+    model.config["preprocessing"]["normalization"] = {
         "fitted_on": f"train part of {table.name} ({len(train)} molecules)",
         **({"target_mean": model.target_mean.tolist(), "target_std": model.target_std.tolist()} if model.task == "regression" else {}),
         **({"descriptor_mean": model.globals_mean.tolist(), "descriptor_std": model.globals_std.tolist()} if glob is not None else {}),
     }  # fmt: skip
+
+
+def _refit_normalization(model, table: MoleculeTable, train: np.ndarray, glob: np.ndarray | None, split: dict) -> None:
+    """`fit_normalization`, and the data set, split and columns recorded in the model's config."""
+    fit_normalization(model, table, train, glob)
+    prep = model.config["preprocessing"]
+    for key, value in (("dataset", table.name), ("task_names", table.target_names), ("split", split),
+                       ("smiles_column", table.smiles_column)):  # fmt: skip
+        prep[key] = value
 
 
 def __getattr__(name: str):

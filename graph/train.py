@@ -35,6 +35,7 @@ from .data import (
     MOLECULENET,
     GraphDataset,
     MoleculeTable,
+    fit_normalization,
     load_moleculenet,
     load_tu,
     loader,
@@ -151,12 +152,7 @@ def train_table(arch: str, table: MoleculeTable, *, split: dict, model_args: dic
     ds = GraphDataset(graphs, feat, table.targets, glob)
     t_feat = time.time() - t0
     tr, va, te = positions
-    model.set_normalization(table.targets[tr], glob[tr] if glob is not None else None)
-    model.config["preprocessing"]["normalization"] = {
-        "fitted_on": f"train part of {table.name} ({len(tr)} molecules)",
-        **({"target_mean": model.target_mean.tolist(), "target_std": model.target_std.tolist()} if model.task == "regression" else {}),
-        **({"descriptor_mean": model.globals_mean.tolist(), "descriptor_std": model.globals_std.tolist()} if glob is not None else {}),
-    }  # fmt: skip
+    fit_normalization(model, table, tr, glob)
     sub = lambda idx: torch.utils.data.Subset(ds, idx.tolist())
     t0 = time.time()
     _fit(model, sub(tr), sub(va) if len(va) else None, epochs=epochs, batch_size=batch_size, optim=optim, seed=seed,

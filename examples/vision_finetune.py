@@ -23,8 +23,8 @@ from torchvision.datasets import ImageFolder
 import zoo
 from zoo.hub import from_pretrained, save_pretrained
 from zoo.training import check_run_dir
-from zoo.vision.task import ClassificationTask
 from zoo.vision.common import build_transform
+from zoo.vision.task import ClassificationTask
 
 
 def subset(ds, n: int | None, seed: int = 0):

@@ -179,10 +179,10 @@ def _check_out_folder(out: str | None, inputs: list[str], resume: bool) -> Path:
             raise InputError(f"--out {out!r} contains the input {inp!r}; choose a new, empty folder")
     if path.exists() and not path.is_dir():
         raise InputError(f"expected --out to be a folder, got the existing file {out!r}")
-    last = path / "run" / "last.ckpt"
+    last = path / "last.ckpt"
     if resume:
         if not last.is_file():
-            raise InputError(f"--resume: expected an earlier run in {out!r} (its run/last.ckpt), got none; drop --resume to start")
+            raise InputError(f"--resume: expected an earlier run in {out!r} (its last.ckpt), got none; drop --resume to start")
     elif path.is_dir() and any(path.iterdir()):
         hint = "pass --resume to continue it" if last.is_file() else "choose a new or empty folder"
         raise InputError(f"--out {out!r} is not empty ({', '.join(sorted(p.name for p in path.iterdir())[:5])}); {hint}")
@@ -216,24 +216,10 @@ def _metrics_list(result: dict, table, split: dict, command: str) -> list[dict]:
 
 
 def _save(model, out: Path, *, base_model: str | None, datasets: list[str], results: dict) -> None:
-    """Write the trained model into ``out`` (Hub form) next to its ``run/`` folder, with its own identity."""
-    import inspect
-
+    """Write the trained model into ``out/model`` (Hub form), beside its run, with its own identity."""
     from zoo.hub import save_pretrained
 
-    if "results" in inspect.signature(save_pretrained).parameters:
-        save_pretrained(model, out, name=out.name, base_model=base_model, datasets=datasets, results=results, overwrite=True)
-        return
-    import shutil  # older core: save beside, then move our files in (never replacing run/)
-
-    staging = out / ".model-staging"
-    save_pretrained(model, staging)
-    for f in staging.iterdir():
-        f.replace(out / f.name)
-    shutil.rmtree(staging, ignore_errors=True)
-    from zoo.io import atomic_write_bytes
-
-    atomic_write_bytes(out / "results.json", (json.dumps(results, indent=2) + "\n").encode())
+    save_pretrained(model, out / "model", name=out.name, base_model=base_model, datasets=datasets, results=results)
 
 
 def _train_csv(args, verb: str, arch: str, model_args: dict, init_state=None, base_model: str | None = None) -> int:
@@ -257,7 +243,7 @@ def _train_csv(args, verb: str, arch: str, model_args: dict, init_state=None, ba
     out.mkdir(parents=True, exist_ok=True)
     model, result = train_table(
         arch, table, split=split, model_args=model_args, descriptors=not args.no_descriptors, epochs=args.epochs or 50,
-        batch_size=args.batch_size, optim=optim, seed=args.seed, ckpt_dir=str(out / "run"), name=out.name,
+        batch_size=args.batch_size, optim=optim, seed=args.seed, ckpt_dir=str(out), name=out.name,
         init_state=init_state, resume="auto" if args.resume else None, progress_bar=sys.stderr.isatty(), logger=True,
         run_info={"command": command, "base_model": base_model, "csv": str(args.csv)},
     )  # fmt: skip
@@ -266,7 +252,7 @@ def _train_csv(args, verb: str, arch: str, model_args: dict, init_state=None, ba
         print(json.dumps({**result, "out": str(out)}, indent=2))
     else:
         print(json.dumps(result, indent=2))
-        print(f"wrote {out} (model) and {out / 'run'} (checkpoints, logs/version_*/metrics.csv, hparams.yaml)")
+        print(f"wrote {out / 'model'} (model) beside the run in {out} (checkpoints, logs/version_*/metrics.csv, hparams.yaml)")
     return 0
 
 

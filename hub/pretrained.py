@@ -63,6 +63,10 @@ def _registered(model: nn.Module) -> ModelEntry | None:
         return None
 
 
+def _is_repo_id(text: str) -> bool:
+    return isinstance(text, str) and text.count("/") == 1 and not text.startswith((".", "/")) and " " not in text
+
+
 def _new_identity(model: nn.Module, name: str, parent: ModelEntry | None, base_model: str | None,
                   datasets, card: dict | None) -> dict:
     """Card section of a model that is not (or no longer) a registered model: never the parent's claims."""
@@ -70,13 +74,18 @@ def _new_identity(model: nn.Module, name: str, parent: ModelEntry | None, base_m
     arch = get_architecture(cfg["architecture"])
     out = dict(card or {})
     parent_repo = base_model or (parent.weights.repo_id if parent is not None and parent.weights is not None else None)
-    if parent is not None and not out.get("description"):
-        out["description"] = (f"Fine-tuned from `{parent.name}` (attention-zoo"
+    if parent_repo and not _is_repo_id(parent_repo):
+        parent_repo = None  # not a Hub repo id (e.g. a zoo name): named in the description instead
+    parent_name = parent.name if parent is not None else base_model
+    if parent_name and not out.get("description"):
+        out["description"] = (f"Fine-tuned from `{parent_name}` (attention-zoo"
                               + (f", `{parent_repo}` on the Hugging Face Hub" if parent_repo else "") + ")"
                               + (f" on {', '.join(datasets)}." if datasets else "."))
     out.setdefault("description", f"A {cfg['architecture']} model saved with attention-zoo.")
     if parent_repo:
         out["base_model"] = parent_repo
+    elif out.get("base_model") and not _is_repo_id(out["base_model"]):
+        out.pop("base_model")  # the card's base_model must be a Hub repo id; the parent is named in prose
     out.setdefault("datasets", list(datasets or []))
     out.setdefault("license", parent.license if parent is not None else "apache-2.0")
     out.setdefault("tags", [arch.domain, cfg["architecture"]])

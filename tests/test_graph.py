@@ -402,31 +402,32 @@ def test_finetune_writes_new_identity_and_run_folder(finetuned):
 
     tmp, _ = finetuned
     out = tmp / "out"
-    for f in ("config.json", "model.safetensors", "README.md", "results.json", "run/best.ckpt", "run/last.ckpt",
-              "run/logs/version_0/metrics.csv", "run/logs/version_0/hparams.yaml"):  # fmt: skip
+    for f in ("model/config.json", "model/model.safetensors", "model/README.md", "model/results.json", "best.ckpt", "last.ckpt",
+              "logs/version_0/metrics.csv", "logs/version_0/hparams.yaml"):  # fmt: skip
         assert (out / f).is_file(), f
-    cfg = json.loads((out / "config.json").read_text())
-    assert cfg["name"] == "out" and cfg["card"]["base_model"] == "gps-esol" and cfg["card"]["datasets"] == ["my"]
+    cfg = json.loads((out / "model" / "config.json").read_text())
+    assert cfg["name"] == "out" and cfg["card"]["datasets"] == ["my"]
+    assert "base_model" not in cfg["card"] and "Fine-tuned from `gps-esol`" in cfg["card"]["description"]  # no Hub id: prose
     prep = cfg["preprocessing"]
     assert prep["dataset"] == "my" and prep["task_names"] == ["logS"]
     y = pd.read_csv(tmp / "my.csv")["logS"].to_numpy()
     tr, _, te = random_split(40, seed=0)
     assert prep["normalization"]["target_mean"] == pytest.approx([y[tr].mean()], abs=1e-5)
     assert prep["normalization"]["target_std"] == pytest.approx([y[tr].std()], abs=1e-5)
-    model = from_pretrained(out)
+    model = from_pretrained(out / "model")
     assert model.target_mean.tolist() == pytest.approx(prep["normalization"]["target_mean"])
-    metrics = {m["name"]: m for m in json.loads((out / "results.json").read_text())["metrics"]}
+    metrics = {m["name"]: m for m in json.loads((out / "model" / "results.json").read_text())["metrics"]}
     smiles = pd.read_csv(tmp / "my.csv")["smiles"].tolist()
     pred = model.predict_smiles([smiles[i] for i in te])[:, 0].numpy().astype(np.float64)
     rmse = float(np.sqrt(np.mean((pred - y[te]) ** 2)))
     assert metrics["rmse"]["value"] == pytest.approx(rmse, abs=1e-5) and metrics["rmse"]["dataset"] == "my"
     assert metrics["rmse"]["command"].startswith("zoo finetune gps-esol --csv")
-    assert "hparams" not in metrics and "base_model: gps-esol" in (out / "run/logs/version_0/hparams.yaml").read_text()
-    assert main(["eval", str(out), "--data", str(tmp / "my.csv"), "--json"]) == 0
+    assert "hparams" not in metrics and "base_model: gps-esol" in (out / "logs/version_0/hparams.yaml").read_text()
+    assert main(["eval", str(out / "model"), "--data", str(tmp / "my.csv"), "--json"]) == 0
 
 
 def test_finetune_resume_continues_the_run(finetuned, capsys):
-    """--resume picks up run/last.ckpt (epoch 2) and trains only the missing epoch; without --resume a
+    """--resume picks up last.ckpt (epoch 2) and trains only the missing epoch; without --resume a
     used --out is refused before any work."""
     import pandas as pd
 
@@ -437,7 +438,7 @@ def test_finetune_resume_continues_the_run(finetuned, capsys):
     assert main([*argv, "--epochs", "3"]) == 2
     assert "pass --resume to continue it" in capsys.readouterr().err
     assert main([*argv, "--epochs", "3", "--resume"]) == 0
-    logs = pd.read_csv(tmp / "out" / "run" / "logs" / "version_1" / "metrics.csv")
+    logs = pd.read_csv(tmp / "out" / "logs" / "version_1" / "metrics.csv")
     assert sorted(set(logs["epoch"])) == [2]
 
 

@@ -193,7 +193,7 @@ CASES = [
          after=_ft_busy_after),
     Case("cli-finetune-out-holds-input", _ft_out_holds_csv_fn, CLIError, (r"contains the input",), after=_ft_out_holds_csv_after),
     Case("cli-finetune-resume-nothing", finetune(_many(20), "--resume"), CLIError,
-         (r"--resume: expected an earlier run", r"run/last\.ckpt")),
+         (r"--resume: expected an earlier run", r"its last\.ckpt")),
     Case("cli-finetune-no-csv", lambda tmp: cli("finetune", MODEL, "--out", tmp / "o"), CLIError, (r"expected --csv FILE",)),
     Case("cli-finetune-no-out", lambda tmp: cli("finetune", MODEL, "--csv", write(tmp, "d.csv", _many(20))), CLIError,
          (r"expected --out FOLDER",)),

@@ -24,6 +24,24 @@ from zoo.errors import InputError, WeightsNotFoundError
 TRAINING_VERBS = ("train", "finetune")
 
 
+def command(table: dict, verb: str, add_arguments):
+    """Declare the decorated ``run(args) -> int`` as the handler of ``zoo VERB`` in a domain's ``COMMANDS`` table.
+
+    Example:
+        >>> COMMANDS: dict = {}
+        >>> @command(COMMANDS, "eval", eval_arguments)
+        ... def eval_run(args): ...
+    """
+
+    def register(run):
+        if verb in table:
+            raise ValueError(f"zoo {verb} is declared twice")
+        table[verb] = (add_arguments, run)
+        return run
+
+    return register
+
+
 def add_shared_options(parser: argparse.ArgumentParser, verb: str) -> None:
     """The options every domain's ``zoo VERB`` understands, with one meaning everywhere."""
     parser.add_argument("name", help="a registered model name (see `zoo list`) or a Hub-form model folder")

@@ -20,9 +20,12 @@ import math
 import sys
 from pathlib import Path
 
+from zoo.cli_support import command
 from zoo.errors import InputError
 
 CSV_SUFFIXES = (".csv", ".json")
+
+COMMANDS: dict = {}  # zoo VERB -> (add_arguments, run), filled by @command below
 
 
 def _load(args):
@@ -71,6 +74,7 @@ def add_predict(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=64, help="molecules per forward pass (default 64)")
 
 
+@command(COMMANDS, "predict", add_predict)
 def run_predict(args) -> int:
     from zoo.io import atomic_write, check_output
 
@@ -136,6 +140,7 @@ def evaluate(model, data=None, part: str = "test") -> dict:
     return evaluate_moleculenet(model, data, part)
 
 
+@command(COMMANDS, "eval", add_eval)
 def run_eval(args) -> int:
     if args.data is not None and not Path(args.data).exists():
         raise InputError(f"--data: expected the shared data folder or a CSV file, got {args.data!r} (not found)")
@@ -276,6 +281,7 @@ def _recipe_args(name: str) -> tuple[str, dict]:
         return arch, dict(GPS_ARGS if arch == "gps" else GRAPHORMER_ARGS)
 
 
+@command(COMMANDS, "train", add_train)
 def run_train(args) -> int:
     from .train import RECIPES
     from .train import main as recipe_main
@@ -313,6 +319,7 @@ def add_finetune(p: argparse.ArgumentParser) -> None:
     _add_csv_options(p)
 
 
+@command(COMMANDS, "finetune", add_finetune)
 def run_finetune(args) -> int:
     """Start from a pretrained model's weights; the output layer is re-initialised if the task count differs.
 
@@ -353,9 +360,3 @@ def _base_model_id(args) -> str:
         return str(args.name)
 
 
-COMMANDS = {
-    "predict": (add_predict, run_predict),
-    "eval": (add_eval, run_eval),
-    "train": (add_train, run_train),
-    "finetune": (add_finetune, run_finetune),
-}

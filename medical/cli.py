@@ -19,7 +19,10 @@ import os
 import sys
 from pathlib import Path
 
+from zoo.cli_support import command
 from zoo.errors import InputError
+
+COMMANDS: dict = {}  # zoo VERB -> (add_arguments, run), filled by @command below
 
 
 def _load(args, **overrides):
@@ -67,6 +70,7 @@ def _files(args, modalities: list[str]) -> list[str]:
     return files
 
 
+@command(COMMANDS, "segment", segment_arguments)
 def segment_run(args) -> int:
     from zoo.medical.infer import check_outputs, segment
 
@@ -90,6 +94,7 @@ def bundle_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty folder that is not a zoo bundle")
 
 
+@command(COMMANDS, "export-bundle", bundle_arguments)
 def bundle_run(args) -> int:
     from zoo.medical.bundle import check_bundle_folder, export_bundle
 
@@ -111,6 +116,7 @@ def eval_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--split", default="test", choices=["test", "validation", "train"])
 
 
+@command(COMMANDS, "eval", eval_arguments)
 def eval_run(args) -> int:
     from zoo.medical.data import data_root
     from zoo.medical.train import evaluate
@@ -170,6 +176,7 @@ def _fit_and_save(model, args, recipe: dict, out: Path, run_dir: Path, *, evalua
     return summary
 
 
+@command(COMMANDS, "train", train_arguments)
 def train_run(args) -> int:
     from zoo.loading import build
     from zoo.medical.registry import RECIPES
@@ -197,6 +204,7 @@ def finetune_arguments(p: argparse.ArgumentParser) -> None:
 FINETUNE_RECIPE = {"max_steps": 300, "val_every": 50, "lr": 1e-4, "num_samples": 2, "seed": 0, "max_minutes": None}
 
 
+@command(COMMANDS, "finetune", finetune_arguments)
 def finetune_run(args) -> int:
     """Start from a registered model: a full Swin UNETR (new head if --out-channels differs) or the SSL encoder.
 
@@ -244,13 +252,6 @@ def finetune_run(args) -> int:
     return 0
 
 
-COMMANDS = {
-    "segment": (segment_arguments, segment_run),
-    "export-bundle": (bundle_arguments, bundle_run),
-    "eval": (eval_arguments, eval_run),
-    "train": (train_arguments, train_run),
-    "finetune": (finetune_arguments, finetune_run),
-}
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(0)

@@ -19,8 +19,10 @@ from pathlib import Path
 
 import torch
 
-from zoo.cli_support import emit, positive_int
+from zoo.cli_support import command, emit, positive_int
 from zoo.errors import InputError
+
+COMMANDS: dict = {}  # zoo VERB -> (add_arguments, run), filled by @command below
 
 
 def _load(args_or_name):
@@ -79,6 +81,7 @@ def evaluate_model(model, data: str | None = None, data_dir: str | None = None, 
     return {"data": dm.name, "split": split, "windows": len(ds), **res}
 
 
+@command(COMMANDS, "eval", eval_arguments)
 def eval_run(args) -> int:
     model = _load(args)
     data, data_dir = _data_source(getattr(args, "data", None), model.config.get("preprocessing", {}).get("dataset"))
@@ -129,6 +132,7 @@ def plot_forecast(history, forecast, path: str | Path, columns: list[str] | None
     return path
 
 
+@command(COMMANDS, "forecast", forecast_arguments)
 def forecast_run(args) -> int:
     """``zoo forecast``: every argument is checked (output != input, suffixes) before the model is loaded."""
     from zoo.io import atomic_write, check_output
@@ -357,6 +361,7 @@ def finetune(name: str, csv: str, *, target: str | None = None, features: str = 
             "reinitialised": fresh, "epochs_run": trainer.current_epoch}
 
 
+@command(COMMANDS, "finetune", finetune_arguments)
 def finetune_run(args) -> int:
     csv = args.csv or getattr(args, "data", None)
     if not csv:
@@ -378,6 +383,7 @@ def train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--publish", action="store_true", help="write hub/models/<name> afterwards")
 
 
+@command(COMMANDS, "train", train_arguments)
 def train_run(args) -> int:
     from zoo.registry import get_entry
 
@@ -395,9 +401,3 @@ def train_run(args) -> int:
     return 0
 
 
-COMMANDS = {
-    "eval": (eval_arguments, eval_run),
-    "forecast": (forecast_arguments, forecast_run),
-    "finetune": (finetune_arguments, finetune_run),
-    "train": (train_arguments, train_run),
-}

@@ -16,8 +16,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from zoo.cli_support import command
 from zoo.errors import InputError
 
+COMMANDS: dict = {}  # zoo VERB -> (add_arguments, run), filled by @command below
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm")
 
 
@@ -196,6 +198,7 @@ def predict(model: nn.Module, images: list, topk: int | None = None) -> list[lis
     return [[(int(i), names[int(i)], float(p)) for p, i in zip(ps, idx)] for ps, idx in zip(top.values, top.indices)]
 
 
+@command(COMMANDS, "predict", add_predict_arguments)
 def run_predict(args: argparse.Namespace) -> int:
     from zoo.cli_support import emit
     from zoo.io import atomic_write, check_output
@@ -258,6 +261,7 @@ def evaluate(model: nn.Module, dataset, batch_size: int = 64, workers: int = 2) 
     return {"top1": 100.0 * top1 / max(n, 1), "top5": 100.0 * top5 / max(n, 1), "images": n}
 
 
+@command(COMMANDS, "eval", add_eval_arguments)
 def run_eval(args: argparse.Namespace) -> int:
     from zoo.cli_support import emit
 
@@ -409,6 +413,7 @@ _TUNABLE = ("epochs", "batch_size", "lr", "weight_decay", "precision", "img_size
             "limit_val", "seed", "val_holdout")
 
 
+@command(COMMANDS, "finetune", add_finetune_arguments)
 def run_finetune(args: argparse.Namespace) -> int:
     from zoo.cli_support import apply_overrides
 
@@ -430,6 +435,7 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
             action.default = None
 
 
+@command(COMMANDS, "train", add_train_arguments)
 def run_train(args: argparse.Namespace) -> int:
     """``zoo train <recipe>``: from-scratch training with the recipe's hyper-parameters (see recipes.py)."""
     from zoo.vision.recipes import RECIPES
@@ -453,12 +459,5 @@ def run_train(args: argparse.Namespace) -> int:
     finetune(args, pretrained=False, train_transform=recipe.get("train_transform"))
     return 0
 
-
-COMMANDS = {
-    "predict": (add_predict_arguments, run_predict),
-    "eval": (add_eval_arguments, run_eval),
-    "finetune": (add_finetune_arguments, run_finetune),
-    "train": (add_train_arguments, run_train),
-}
 
 __all__ = ["COMMANDS", "evaluate", "finetune", "open_image", "predict"]

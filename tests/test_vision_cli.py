@@ -30,11 +30,12 @@ def trained(tmp_path_factory):
     """`zoo train swin-cifar10` for one tiny epoch on a 2-class ImageFolder: a Hub-form folder."""
     tmp = tmp_path_factory.mktemp("vision_cli")
     data = _image_folder(tmp / "data")
-    out = tmp / "run" / "swin-2cls"
+    run = tmp / "run" / "swin-2cls"
     rc = main(["train", "swin-cifar10", "--data", str(data), "--num-classes", "2", "--epochs", "1",
-               "--batch-size", "4", "--workers", "0", "--threads", "1", "--out", str(out)])
+               "--batch-size", "4", "--workers", "0", "--threads", "1", "--out", str(run)])
     assert rc == 0
-    return data, out
+    assert {"best.ckpt", "last.ckpt", "logs", "model"} <= {p.name for p in run.iterdir()}  # the run keeps its folder
+    return data, run / "model"
 
 
 def test_train_writes_hub_folder_that_reloads(trained, capsys):
@@ -146,3 +147,18 @@ def test_predict_out_writes_json_and_refuses_an_input(tmp_path, capsys):
     before = img.read_bytes()
     assert main(["predict", "swin-cifar10", str(img), "--out", str(img)]) != 0
     assert "same file as the input" in capsys.readouterr().err and img.read_bytes() == before
+
+
+def test_finetune_resume_continues_the_run(tmp_path, capsys):
+    """A used --out is refused without --resume; with it, the run continues from its last.ckpt."""
+    data = _image_folder(tmp_path / "data")
+    argv = ["finetune", "swin-cifar10", "--data", str(data), "--num-classes", "2", "--batch-size", "4", "--workers", "0",
+            "--threads", "1", "--out", str(tmp_path / "ft")]
+    assert main([*argv, "--epochs", "1"]) == 0
+    assert main([*argv, "--epochs", "2"]) == 2 and "--resume" in capsys.readouterr().err
+    assert main([*argv, "--epochs", "2", "--resume"]) == 0
+    epochs = [line.split(",")[0] for line in (tmp_path / "ft" / "logs" / "version_1" / "metrics.csv").read_text().splitlines()[1:]]
+    cfg = json.loads((tmp_path / "ft" / "model" / "config.json").read_text())
+    assert cfg["name"] == "ft" and not cfg["card"].get("base_model") and "swin-cifar10" in cfg["card"]["description"]
+    assert cfg["card"]["datasets"] == ["data"]
+    assert epochs, "the resumed run logged nothing"

@@ -306,20 +306,23 @@ def add_finetune_arguments(p: argparse.ArgumentParser) -> None:
 
 def finetune(args: argparse.Namespace, pretrained: bool = True, model_overrides: dict | None = None,
              entry_fields: dict | None = None, train_transform: dict | None = None) -> Path:
-    """Fine-tune ``args.name`` on an ImageFolder; returns the written Hub-form folder."""
+    """Fine-tune ``args.name`` on an ImageFolder; the run (checkpoints, ``logs/``) stays in ``--out DIR`` and the
+    model is written to ``DIR/model`` (returned). ``--resume`` continues the run from ``DIR/last.ckpt``."""
     import zoo
     from zoo.hub import save_pretrained
     from zoo.registry import Metric, ModelEntry, get_entry
-    from zoo.training import fit, make_trainer, seed_everything
+    from zoo.training import finetune as finetune_run_dir
+    from zoo.training import seed_everything
     from zoo.vision.common import build_transform
     from zoo.vision.task import ClassificationTask
 
     if args.precision not in ("32-true", "32", "bf16-mixed", "bf16-true"):
         raise InputError(f"--precision must be 32-true or bf16-mixed, got {args.precision!r}")
     args.data = str(data_root(args))
-    out = Path(args.out or f"runs/{args.name}-finetuned/model")
-    if out.resolve() == Path(args.data).resolve() or Path(args.data).resolve() in out.resolve().parents:
-        raise InputError(f"--out {str(out)!r} is inside the input data folder {args.data!r}; choose another folder "
+    run = Path(args.out or f"runs/{args.name}-finetuned")
+    out = run / "model"
+    if run.resolve() == Path(args.data).resolve() or Path(args.data).resolve() in run.resolve().parents:
+        raise InputError(f"--out {str(run)!r} is inside the input data folder {args.data!r}; choose another folder "
                          "(the zoo never writes into its inputs)")
     seed_everything(args.seed)
     base = get_entry(args.name)
@@ -370,20 +373,17 @@ def finetune(args: argparse.Namespace, pretrained: bool = True, model_overrides:
     steps = max(1, len(loaders[0])) * args.epochs
     optim = {"optimizer": "adamw", "lr": args.lr, "weight_decay": args.weight_decay, "scheduler": "cosine",
              "warmup_steps": min(100, max(1, steps // 10))}
-    model.train()  # zoo.load returns eval mode; Lightning keeps module modes as it finds them
     module = ClassificationTask(model, optim, num_classes=args.num_classes)
-    trainer = make_trainer(max_epochs=args.epochs, ckpt_dir=out.parent / "checkpoints", monitor="val/acc", mode="max",
-                           precision=args.precision)
-    fit(module, train_dataloaders=loaders[0], val_dataloaders=loaders[1], trainer=trainer)
+    # the run in `run` (new or empty, or resumed); the best checkpoint on validation is loaded back at the end
+    trainer = finetune_run_dir(module, out=run, resume=bool(getattr(args, "resume", False)), max_epochs=args.epochs,
+                               monitor="val/acc", mode="max", inputs=[args.data], train_dataloaders=loaders[0],
+                               val_dataloaders=loaders[1], precision=args.precision)  # fmt: skip
     best = getattr(trainer.checkpoint_callback, "best_model_path", "")
-    if best and Path(best).is_file():  # the checkpoint picked on validation, not simply the last epoch
-        state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
-        model.load_state_dict({k.removeprefix("model."): v for k, v in state.items() if k.startswith("model.")})
     model.eval()
     acc = evaluate(model, _limit(val_set, args.limit_val, args.seed), args.batch_size, args.workers)
     acc["selected_on"] = val_split
     acc["checkpoint"] = best or None
-    cmd = (f"zoo eval {args.name} --weights {out} --data {args.data}"
+    cmd = (f"zoo eval {out} --data {args.data}"
            + (f" --limit {args.limit_val}" if args.limit_val else ""))
     if holdout is not None:
         cmd = f"validation during training ({val_split})"
@@ -391,17 +391,18 @@ def finetune(args: argparse.Namespace, pretrained: bool = True, model_overrides:
         test = evaluate(model, _image_folder(args.data, eval_tf, "test"), args.batch_size, args.workers)
         acc["test_top1"], acc["test_images"] = test["top1"], test["images"]
     fields = dict(
-        name=out.parent.name if out.name == "model" else out.name, architecture=model.config.architecture,
+        name=run.name, architecture=model.config.architecture,
         domain="vision", task="image-classification",
         model_args=dict(model.config.model_args), preprocessing=pre, license=base.license,
         metrics=[Metric(name="top1", value=round(acc["top1"], 2), dataset=str(args.data), split=val_split,
                         command=cmd, note=f"measured after fine-tuning, {acc['images']} images")],
         description=f"{base.name} fine-tuned on {args.data} ({args.num_classes} classes) with `zoo finetune`.",
-        base_model=base.name,
+        base_model=base.weights.repo_id if base.weights is not None and base.weights.repo_id else None,
         train_command=f"zoo finetune {args.name} --data {args.data} --num-classes {args.num_classes} "
                       f"--epochs {args.epochs} --batch-size {args.batch_size} --lr {args.lr} "
                       f"--precision {args.precision}",
         tags=("image-classification", "fine-tuned"),
+        datasets=(Path(args.data).name,),
     )
     fields.update(entry_fields or {})
     save_pretrained(model, out, entry=ModelEntry(**fields))

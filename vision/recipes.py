@@ -3,8 +3,8 @@
 Both were trained on this machine in a budget of about 25 CPU core-minutes each (1 thread, sharing
 2 cores with other jobs, so about 0.4 of a core), one after the other:
 
-    zoo train swin-cifar10  --data /work/shared/data/vision/cifar10 --threads 1 --out runs/vision/swin-cifar10/model
-    zoo train dinat-cifar10 --data /work/shared/data/vision/cifar10 --threads 1 --out runs/vision/dinat-cifar10/model
+    zoo train swin-cifar10  --data ../shared/data/vision/cifar10 --threads 1 --out runs/vision/swin-cifar10
+    zoo train dinat-cifar10 --data ../shared/data/vision/cifar10 --threads 1 --out runs/vision/dinat-cifar10
 
 5 000 training images (fixed seed 0) are held out for validation; the checkpoint with the best
 held-out top-1 is kept (``best.ckpt``), and the test set is evaluated once, after selection. The
@@ -59,7 +59,7 @@ def entry_for_run(name: str, t: dict | None = None) -> ModelEntry:
     test_top1_fp32, val_top1, val_curve, summary, budget) with the card text and metrics its folder gets.
     Trained models are read from their folders ``hub/models/<name>``, which take precedence."""
     r = RECIPES[name]
-    train_command = f"zoo train {name} --data {DATA} --threads 1 --out runs/vision/{name}/model"
+    train_command = f"zoo train {name} --data {DATA} --threads 1 --out runs/vision/{name}"
     fields = dict(
         name=name,
         architecture=r["architecture"],

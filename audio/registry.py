@@ -77,7 +77,7 @@ def _trained_description(name: str, arch: str, facts: dict, trained: dict) -> st
 
 
 def _threads(facts: dict) -> str:
-    n = facts.get("threads", 1)  # the runs before session 5 did not record it: all used one thread
+    n = facts.get("threads", 1)  # runs that did not record it used one thread
     return "one CPU thread" if n == 1 else f"{n} CPU threads"
 
 

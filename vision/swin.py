@@ -522,7 +522,7 @@ def swin(**kwargs) -> SwinTransformer:
 # short ids of the same "Fix library_name." commits are published in the pages we could read
 # (75542c7 / 89e13d3), so they resolve to `main` (the weights file is unchanged since 2023-03-18).
 _REVISIONS = {"tiny": "64979f791ac382a813948ddbe4244b09081c1816", "small": None, "base": None}
-_TOP1 = {"tiny": 81.4, "small": 83.2, "base": 83.6}  # timm results-imagenet.csv (as quoted in issue 4)
+_TOP1 = {"tiny": 81.4, "small": 83.2, "base": 83.6}  # timm results-imagenet.csv
 
 for _size in SWIN_CONFIGS:
     register_model(ModelEntry(

@@ -165,7 +165,7 @@ def register_model(entry: ModelEntry) -> ModelEntry:
 INDEX_PATH = Path(__file__).resolve().parent / "model_index.json"
 _INDEX: dict | None = None
 _IMPORTED: set[str] = set()
-_FROM_FOLDER: set[str] = set()  # names whose entry was built from their model folder
+_FROM_FOLDER: dict[str, ModelEntry] = {}  # name -> the entry built from its model folder
 CONFIG_NAME, RESULTS_NAME = "config.json", "results.json"
 # card-text fields of a folder's config.json "card" section that an entry keeps in ``extra``
 CARD_EXTRA_KEYS = ("training_notes", "usage", "license_note", "library_name", "pipeline_tag", "loader", "widget")
@@ -294,7 +294,7 @@ def _entry_from_index(key: str) -> ModelEntry | None:
         if (folder / CONFIG_NAME).is_file():
             entry = entry_from_folder(folder, name=key, sha256=info.get("weights_sha256"))
             _ENTRIES[key] = entry
-            _FROM_FOLDER.add(key)
+            _FROM_FOLDER[key] = entry
             _ALIASES.update({alias: key for alias in entry.aliases})
             return entry
     return _ENTRIES.get(key)  # an upstream entry, registered by its domain
@@ -329,7 +329,7 @@ def get_entry(name: str) -> ModelEntry:
     if not isinstance(name, str) or not name.strip():
         raise InputError(f"expected a model name (a non-empty string, see `zoo list`), got {name!r}")
     key = _resolve_name(name)
-    if key in _ENTRIES and (key in _FROM_FOLDER or not (index()["models"].get(key) or {}).get("folder")):
+    if key in _ENTRIES and (_ENTRIES[key] is _FROM_FOLDER.get(key) or not (index()["models"].get(key) or {}).get("folder")):
         return _ENTRIES[key]
     entry = _entry_from_index(key)
     if entry is not None:
@@ -367,7 +367,7 @@ def list_models(
     rows = {key: (info["domain"], info["task"], info["pretrained"]) for key, info in index()["models"].items()}
     folders = {key for key, info in index()["models"].items() if info.get("folder")}
     rows.update({name: (e.domain, e.task, e.pretrained) for name, e in _ENTRIES.items()
-                 if name not in folders or name in _FROM_FOLDER})
+                 if name not in folders or e is _FROM_FOLDER.get(name)})
     out = []
     for name, (dom, tsk, has_weights) in rows.items():
         if pattern and not fnmatch.fnmatch(name, pattern):

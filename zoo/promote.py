@@ -87,8 +87,9 @@ def promote(run_folder: str | os.PathLike, name: str, *, root: str | os.PathLike
     from zoo.registry import read_folder_facts
 
     run_folder = Path(run_folder)
-    if not (run_folder / "config.json").is_file() and (run_folder / "model" / "config.json").is_file():
-        run_folder = run_folder / "model"  # a run directory: its model folder
+    for sub in ("model", "hub"):  # a run directory: its model folder (speech runs call it hub/)
+        if not (run_folder / "config.json").is_file() and (run_folder / sub / "config.json").is_file():
+            run_folder = run_folder / sub
     model = from_pretrained(run_folder)  # verifies the recorded sha256
     config, results = read_folder_facts(run_folder)
     if not results.get("metrics"):

@@ -123,8 +123,9 @@ def _medical(model, files_dir, repo_id) -> list[dict]:
     if not files:
         return []
     _, _, summary = segment_files(model, files)
-    refs = [_place(Path(f), files_dir, repo_id) for f in files]
-    return [{"text": ", ".join(refs), "example_title": "BRATS 2013 patient 1 (cropped)", "output": {"text": summary}}]
+    # the case is CC BY-NC-SA data built from $ZOO_DATA_DIR: described, never copied into a model repository
+    text = "FLAIR and T1c NIfTI volumes of one case (BRATS layout, 3 mm), e.g. a cropped BRATS 2013 test case"
+    return [{"text": text, "example_title": "BRATS 2013 patient 1 (cropped)", "output": {"text": summary}}]
 
 
 def _graph(model, files_dir, repo_id) -> list[dict]:

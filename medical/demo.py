@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from zoo.demo import asset, describe, output_dir, user_errors
+from zoo.demo import describe, output_dir, user_errors
 from zoo.errors import InputError
 
 if TYPE_CHECKING:
     import gradio
 
-EXAMPLES = {"flair": "brats-flair.nii.gz", "t1c": "brats-t1c.nii.gz"}  # BRATS 2013 patient 1, cropped, 3 mm (CC BY-NC-SA 3.0)
+EXAMPLES = {"flair": "brats-flair.nii.gz", "t1c": "brats-t1c.nii.gz"}  # built by example_case (never shipped)
 COLOURS = {1: (220, 40, 40), 2: (40, 200, 60), 3: (150, 60, 200), 4: (250, 210, 0)}  # as in zoo.medical.infer.plot_overlay
 NAMES = {1: "necrosis", 2: "edema", 3: "non-enhancing tumour", 4: "enhancing tumour"}
 MIN_PIXELS = 320  # slices are enlarged (nearest) to at least this many pixels on their short side
@@ -33,12 +34,51 @@ def modalities(model) -> list[str]:
     return list(pre.get("modalities") or [f"channel {i}" for i in range(int(getattr(model, "in_channels", 1)))])
 
 
-def example_inputs(model=None) -> list[str]:
-    """The bundled case (one file per modality, in the model's order), or [] if the model takes others."""
-    mods = modalities(model) if model is not None else list(EXAMPLES)
-    if any(m not in EXAMPLES or not asset(EXAMPLES[m]).is_file() for m in mods):
+def example_case(data_dir: str | os.PathLike | None = None) -> list[Path]:
+    """FLAIR and T1c of BRATS 2013 patient 1 (a test case), cropped around the tumour and averaged to 3 mm.
+
+    Built once from the data set under ``$ZOO_DATA_DIR/medical/brats2015-subset`` (CC BY-NC-SA 3.0, so it is
+    never shipped with the package) into the zoo cache; ``[]`` when the data set is not there.
+    """
+    import nibabel as nib
+
+    from zoo.io import atomic_write
+    from zoo.weights import cache_dir
+
+    root = Path(data_dir or os.environ.get("ZOO_DATA_DIR", "")) / "medical/brats2015-subset/test/brats_2013_pat0001_1"
+    out_dir = cache_dir() / "demo-examples"
+    outs = [out_dir / EXAMPLES[m] for m in ("flair", "t1c")]
+    if all(p.is_file() for p in outs):
+        return outs
+    if not root.is_dir():
         return []
-    return [str(asset(EXAMPLES[m])) for m in mods]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    box = (slice(36, 132), slice(60, 189), slice(18, 114))  # 96 x 129 x 96 mm around the labelled tumour
+    for out, fname in zip(outs, ("Flair_subtrMeanDivStd.nii.gz", "T1c_subtrMeanDivStd.nii.gz")):
+        img = nib.load(root / fname)
+        vol = np.asarray(img.dataobj, dtype=np.float32)[box]
+        x, y, z = (n // 3 for n in vol.shape)
+        vol = vol[: 3 * x, : 3 * y, : 3 * z].reshape(x, 3, y, 3, z, 3).mean((1, 3, 5))
+        affine = img.affine.copy()
+        start = np.array([b.start for b in box] + [1.0])
+        affine[:3, 3] = (img.affine @ start)[:3] + img.affine[:3, :3] @ np.ones(3)  # centre of the first 3x3x3 block
+        affine[:3, :3] = img.affine[:3, :3] * 3
+        vol_img = nib.Nifti1Image(vol.astype(np.float32), affine)
+        vol_img.set_qform(affine, 1)
+        vol_img.set_sform(affine, 1)
+        with atomic_write(out) as tmp:
+            nib.save(vol_img, tmp)
+    return outs
+
+
+def example_inputs(model=None) -> list[str]:
+    """The example case (one file per modality, in the model's order), or [] if the model takes others or the
+    data set is not under ``$ZOO_DATA_DIR``."""
+    mods = modalities(model) if model is not None else list(EXAMPLES)
+    if any(m not in EXAMPLES for m in mods):
+        return []
+    files = dict(zip(("flair", "t1c"), example_case()))
+    return [str(files[m]) for m in mods] if files else []
 
 
 def _window(vol: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ import zoo  # noqa: E402
 from zoo.demo import asset, build_app, main, resolve, user_errors  # noqa: E402
 from zoo.errors import InputError, UnknownModelError  # noqa: E402
 
-ASSETS = ("etth1-example.csv", "cifar10-cat.jpg", "fsdd-mixture.wav", "brats-flair.nii.gz", "brats-t1c.nii.gz")
+ASSETS = ("etth1-example.csv", "cifar10-cat.jpg", "fsdd-mixture.wav")
 
 
 @pytest.fixture(scope="module")

@@ -47,31 +47,9 @@ def fsdd_mixture() -> None:
     sf.write(HERE / "fsdd-mixture.wav", mix, sr, subtype="PCM_16")
 
 
-def brats_crop() -> None:
-    """FLAIR and T1c of BRATS 2013 patient 1 cropped around the tumour and averaged to 3 mm voxels."""
-    import nibabel as nib
-
-    case = DATA / "medical/brats2015-subset/test/brats_2013_pat0001_1"
-    box = (slice(36, 132), slice(60, 189), slice(18, 114))  # 96 x 129 x 96 mm around the labelled tumour
-    for mod, fname in (("flair", "Flair_subtrMeanDivStd.nii.gz"), ("t1c", "T1c_subtrMeanDivStd.nii.gz")):
-        img = nib.load(case / fname)
-        vol = np.asarray(img.dataobj, dtype=np.float32)[box]
-        x, y, z = (s // 3 for s in vol.shape)
-        vol = vol[: 3 * x, : 3 * y, : 3 * z].reshape(x, 3, y, 3, z, 3).mean((1, 3, 5))
-        start = np.array([b.start for b in box] + [1.0])
-        affine = img.affine.copy()
-        affine[:3, 3] = (img.affine @ start)[:3] + img.affine[:3, :3] @ np.ones(3)  # centre of the first 3x3x3 block
-        affine[:3, :3] = img.affine[:3, :3] * 3
-        out = nib.Nifti1Image(vol.astype(np.float32), affine)
-        out.set_qform(affine, 1)
-        out.set_sform(affine, 1)
-        nib.save(out, HERE / f"brats-{mod}.nii.gz")
-
-
 if __name__ == "__main__":
     etth1()
     cifar10()
     fsdd_mixture()
-    brats_crop()
     for p in sorted(HERE.iterdir()):
         print(f"{p.name:28s} {p.stat().st_size:>9,d} bytes")

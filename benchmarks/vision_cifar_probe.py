@@ -2,8 +2,8 @@
 
 Measures (a) decoding the ImageFolder into uint8 tensors the first time and reading the cache, (b) images/s of
 `zoo.vision.fastdata.FastLoader` (batched crop+flip+normalise) against the per-image PIL + timm transform path of
-``zoo train`` (``InMemoryImages`` + ``build_transform``), (c) forward+backward images/s of the CIFAR-10 recipes at
-batch 128. Run from the repository root:
+``zoo train`` (``InMemoryImages`` + ``build_transform``), (c) training-step images/s (forward, backward, AdamW) of
+the CIFAR-10 recipes' models at batch 128, with NCHW and with channels-last input and weights. Run from the repository root:
 
     OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 ZOO_DATA_DIR=../shared/data HF_HUB_OFFLINE=1 \
         .venv/bin/python benchmarks/vision_cifar_probe.py
@@ -33,11 +33,14 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=128)
     args = p.parse_args()
     torch.set_num_threads(1)
-    import zoo
+    from zoo.loading import build
     from zoo.vision.cli import InMemoryImages, _image_folder, data_root  # noqa: F401  (the CLI's own path)
     from zoo.vision.common import build_transform
     from zoo.vision.fastdata import FastLoader, holdout_split, load_cifar10
-    from zoo.vision.recipes import _PRE, TRAIN_TRANSFORM
+    from zoo.vision.recipes import _PRE, RECIPES
+
+    # the per-image path this replaces: timm's training transform (random-resized crop, flip) on PIL images
+    train_transform = {"scale": (0.35, 1.0), "ratio": (3 / 4, 4 / 3), "hflip": 0.5, "color_jitter": None}
 
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
     print("load at start:", _uptime())
@@ -68,7 +71,7 @@ def main() -> None:
     folder.samples = folder.samples[:: len(folder.samples) // args.pil_images][: args.pil_images]
     folder.targets = [s[1] for s in folder.samples]
     t = time.perf_counter()
-    mem = InMemoryImages(folder, build_transform(_PRE, is_training=True, **TRAIN_TRANSFORM))
+    mem = InMemoryImages(folder, build_transform(_PRE, is_training=True, **train_transform))
     pil_decode = len(mem) / (time.perf_counter() - t)
     dl = torch.utils.data.DataLoader(mem, batch_size=args.batch_size, shuffle=True, num_workers=0, drop_last=True)
     t, n = time.perf_counter(), 0
@@ -78,25 +81,33 @@ def main() -> None:
     print(f"(b) FastLoader {fast:.0f} img/s (45000 images, 1 epoch); PIL+timm per image {pil:.0f} img/s "
           f"({n} images; decoding into PIL once: {pil_decode:.0f} img/s); ratio x{fast / pil:.1f}")
 
-    # (c) forward+backward at batch 128 (no optimiser step), random init
+    # (c) forward+backward + AdamW step at batch 128, random init, the recipes' models; NCHW and channels-last input
     xb, yb = next(iter(loader))
-    for name in ("swin-cifar10", "dinat-cifar10"):
-        model = zoo.load(name, pretrained=False).train()
-        params = sum(p.numel() for p in model.parameters())
-        loss_fn = torch.nn.CrossEntropyLoss()
-        times = []
-        for i in range(args.steps + 1):
-            t = time.perf_counter()
-            loss = loss_fn(model(xb), yb)
-            loss.backward()
-            model.zero_grad(set_to_none=True)
-            if i:
-                times.append(time.perf_counter() - t)
-        step = sorted(times)[len(times) // 2]
-        ips = args.batch_size / step
-        print(f"(c) {name}: {params / 1e6:.2f} M params, fwd+bwd batch {args.batch_size}: median {step:.2f} s/step "
-              f"= {ips:.0f} img/s; one 45000-image epoch {45000 / ips / 60:.1f} min at 1 thread; "
-              f"data share at FastLoader speed {ips / fast * 100:.1f} %, at PIL speed {ips / pil * 100:.0f} %")
+    for name, recipe in RECIPES.items():
+        for channels_last in (False, True):
+            torch.manual_seed(0)
+            model = build(recipe["architecture"], dict(recipe["model_args"])).train()
+            x = xb
+            if channels_last:
+                model, x = model.to(memory_format=torch.channels_last), xb.contiguous(memory_format=torch.channels_last)
+            opt = torch.optim.AdamW(model.parameters(), 1e-3)
+            params = sum(p.numel() for p in model.parameters())
+            loss_fn = torch.nn.CrossEntropyLoss()
+            times = []
+            for i in range(args.steps + 1):
+                t = time.perf_counter()
+                loss = loss_fn(model(x), yb)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                if i:
+                    times.append(time.perf_counter() - t)
+            step = sorted(times)[len(times) // 2]
+            ips = args.batch_size / step
+            print(f"(c) {name}{' channels-last' if channels_last else ''}: {params / 1e6:.2f} M params, training step "
+                  f"batch {args.batch_size}: median {step:.3f} s/step = {ips:.0f} img/s; one 45000-image epoch "
+                  f"{45000 / ips / 60:.1f} min at 1 thread; data share at FastLoader speed {ips / fast * 100:.1f} %, "
+                  f"at PIL speed {ips / pil * 100:.0f} %")
     print("load at end:", _uptime())
 
 

@@ -42,7 +42,9 @@ def test_train_writes_hub_folder_that_reloads(trained, capsys):
     data, out = trained
     assert {p.name for p in out.iterdir()} >= {"config.json", "model.safetensors", "README.md"}
     cfg = json.loads((out / "config.json").read_text())
-    assert cfg["num_classes"] == 2 and cfg["zoo_architecture"] == "swin" and cfg["library_name"] == "timm"
+    # the recipe's convolutional tokenizer is not part of timm's SwinTransformer: the zoo's own config form
+    assert cfg["architecture"] == "swin" and cfg["library_name"] == "attention-zoo"
+    assert cfg["model_args"]["num_classes"] == 2 and cfg["model_args"]["stem_widths"] == [32, 64]
     assert cfg["preprocessing"]["label_names"] == ["cat", "dog"]
     model = zoo.hub.from_pretrained(out)
     assert model.num_classes == 2 and "top1" in (out / "README.md").read_text()
@@ -162,3 +164,68 @@ def test_finetune_resume_continues_the_run(tmp_path, capsys):
     assert cfg["name"] == "ft" and not cfg["card"].get("base_model") and "swin-cifar10" in cfg["card"]["description"]
     assert cfg["card"]["datasets"] == ["data"]
     assert epochs, "the resumed run logged nothing"
+
+
+def _train_test_folder(root, n=6):
+    """train/ and test/ only (CIFAR's layout): `zoo train` holds out part of train/ and evaluates test/ once."""
+    g = torch.Generator().manual_seed(1)
+    for split in ("train", "test"):
+        for c, name in enumerate(("cat", "dog")):
+            d = root / split / name
+            d.mkdir(parents=True)
+            for i in range(n):
+                arr = (torch.rand(32, 32, 3, generator=g) * 80 + 150 * c).clamp(0, 255).to(torch.uint8)
+                Image.fromarray(arr.numpy()).save(d / f"{i}.png")
+    return root
+
+
+def test_fast_data_batches_equal_the_models_own_transform(tmp_path):
+    """The in-memory uint8 path of `zoo train` (zoo.vision.fastdata) feeds exactly what model.transform makes."""
+    from zoo.vision.cli import _fast_loader, _fast_sets, open_image
+
+    data = _train_test_folder(tmp_path / "d")
+    model = zoo.load("swin-cifar10", pretrained=False)
+    pre = model.config.preprocessing
+    train, val, test, classes = _fast_sets(data, pre, 4, 0)
+    assert classes == ["cat", "dog"] and len(train[1]) == 8 and len(val[1]) == 4 and len(test[1]) == 12
+    xb, yb = next(iter(_fast_loader(test, 12, None, 0, False, pre)))
+    paths = sorted((data / "test" / "cat").iterdir()) + sorted((data / "test" / "dog").iterdir())
+    want = torch.stack([model.transform(open_image(p)) for p in paths])
+    torch.testing.assert_close(xb, want, rtol=0, atol=1e-5)
+    assert yb.tolist() == [0] * 6 + [1] * 6
+
+
+def test_train_with_a_hold_out_reports_test_once(tmp_path, capsys):
+    data = _train_test_folder(tmp_path / "d")
+    run = tmp_path / "run"
+    capsys.readouterr()
+    assert main(["train", "swin-cifar10", "--data", str(data), "--num-classes", "2", "--epochs", "1", "--val-holdout", "4",
+                 "--batch-size", "4", "--threads", "1", "--out", str(run)]) == 0
+    out = capsys.readouterr().out
+    result = json.loads(out[out.index("{"):])
+    assert result["selected_on"] == "train (hold-out of 4, seed 0)" and result["images"] == 4
+    assert result["test_images"] == 12 and 0 <= result["test_top1"] <= 100
+    cfg = json.loads((run / "model" / "config.json").read_text())
+    assert cfg["model_args"]["stem_widths"] == [32, 64] and cfg["preprocessing"]["label_names"] == ["cat", "dog"]
+
+
+def test_eval_flip_tta_averages_the_mirror_images(trained, capsys):
+    """`zoo eval --tta flip`: top-1 of the mean softmax of each image and its mirror, computed here by hand."""
+    from zoo.vision.cli import _image_folder
+
+    data, out = trained
+    capsys.readouterr()
+    assert main(["eval", "swin-cifar10", "--weights", str(out), "--data", str(data), "--workers", "0", "--tta", "flip",
+                 "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    model = zoo.hub.from_pretrained(out)
+    ds = _image_folder(data, model.transform, "val")
+    x = torch.stack([ds[i][0] for i in range(len(ds))])
+    y = torch.tensor([ds[i][1] for i in range(len(ds))])
+    with torch.no_grad():
+        prob = (model(x).softmax(-1) + model(x.flip(-1)).softmax(-1)) / 2
+    assert result["tta"] == "flip" and result["images"] == len(y)
+    assert result["top1"] == pytest.approx(100 * (prob.argmax(-1) == y).float().mean().item())
+    with pytest.raises(SystemExit):
+        main(["eval", "swin-cifar10", "--weights", str(out), "--data", str(data), "--tta", "crop"])
+    assert "invalid choice: 'crop'" in capsys.readouterr().err

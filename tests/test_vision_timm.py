@@ -119,8 +119,27 @@ torch.save({"logits": y, "cls": type(m).__module__, "labels": m.pretrained_cfg.g
 """
 
 
-def test_plain_timm_loads_the_swin_cifar10_folder_like_zoo(tmp_path):
-    folder = ROOT / "hub" / "models" / "swin-cifar10"
+def _small_swin(stem_widths=None, seed=0):
+    """A small CIFAR-sized zoo Swin with random weights (seeded), with or without a convolutional tokenizer."""
+    from zoo.vision.recipes import _PRE
+
+    torch.manual_seed(seed)
+    args = dict(img_size=32, patch_size=4, window_size=4, embed_dim=32, depths=[2, 2], num_heads=[2, 4], num_classes=10)
+    if stem_widths is not None:
+        args["stem_widths"] = stem_widths
+    model = zoo.build("swin", args, dict(_PRE), name="swin-small-test").eval()
+    for p in model.parameters():  # not the init's zeros/ones: every weight matters for the comparison
+        p.data.add_(0.02 * torch.randn_like(p))
+    return model
+
+
+def test_plain_timm_loads_a_zoo_swin_folder_like_zoo(tmp_path):
+    """A zoo Swin saved with save_pretrained is timm's own config.json: plain timm (no zoo import) loads it and
+    gives the zoo's logits and class names."""
+    from zoo.hub import from_pretrained, save_pretrained
+
+    model = _small_swin()
+    folder = save_pretrained(model, tmp_path / "swin-small")
     cfg = json.loads((folder / "config.json").read_text())
     assert cfg["library_name"] == "timm" and cfg["zoo_architecture"] == "swin"
     assert cfg["architecture"] in timm.list_models("swin_*") and cfg["num_classes"] == 10
@@ -129,22 +148,36 @@ def test_plain_timm_loads_the_swin_cifar10_folder_like_zoo(tmp_path):
     got = torch.load(tmp_path / "y.pt")
     assert got["cls"] == "timm.models.swin_transformer"
     assert got["labels"][:2] == ["airplane", "automobile"]
-    model = zoo.load("swin-cifar10").eval()
     x = torch.randn(3, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         torch.testing.assert_close(model(x), got["logits"], rtol=1e-5, atol=1e-5)
-    assert model.config.preprocessing["label_names"] == got["labels"]
+        torch.testing.assert_close(from_pretrained(folder)(x), got["logits"], rtol=1e-5, atol=1e-5)
+
+
+def test_swin_with_conv_tokenizer_is_written_in_the_zoo_form(tmp_path):
+    """timm's SwinTransformer has no convolutional tokenizer: such a folder is the zoo's form and round-trips."""
+    from zoo.hub import from_pretrained, save_pretrained
+
+    model = _small_swin(stem_widths=[16, 32])
+    folder = save_pretrained(model, tmp_path / "swin-stem")
+    cfg = json.loads((folder / "config.json").read_text())
+    assert (cfg["architecture"], cfg["library_name"]) == ("swin", "attention-zoo")
+    assert cfg["model_args"]["stem_widths"] == [16, 32] and "pretrained_cfg" not in cfg
+    again = from_pretrained(folder)
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert torch.equal(again(x), model(x))
 
 
 def test_swin_hub_config_round_trip(tmp_path):
     from zoo.hub import from_pretrained, save_pretrained
 
-    model = zoo.load("swin-cifar10").eval()
-    folder = save_pretrained(model, tmp_path / "copy", name="swin-cifar10-copy")
+    model = _small_swin()
+    folder = save_pretrained(model, tmp_path / "copy", name="swin-small-copy")
     cfg = json.loads((Path(folder) / "config.json").read_text())
     assert (cfg["architecture"], cfg["zoo_architecture"], cfg["library_name"]) == (
         "swin_tiny_patch4_window7_224", "swin", "timm")
-    assert cfg["model_args"]["embed_dim"] == 48 and cfg["pretrained_cfg"]["input_size"] == [3, 32, 32]
+    assert cfg["model_args"]["embed_dim"] == 32 and cfg["pretrained_cfg"]["input_size"] == [3, 32, 32]
     again = from_pretrained(folder)
     x = torch.randn(1, 3, 32, 32)
     with torch.no_grad():

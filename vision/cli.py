@@ -231,6 +231,8 @@ def add_eval_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--limit", type=int, default=None, help="evaluate a fixed random subset of this many images")
+    p.add_argument("--tta", choices=("none", "flip"), default="none",
+                   help="test-time augmentation: 'flip' averages the softmax of each image and its mirror image")
 
 
 def data_root(args: argparse.Namespace) -> Path:
@@ -246,13 +248,23 @@ def data_root(args: argparse.Namespace) -> Path:
     raise InputError(f"expected --data PATH (an ImageFolder root) for {args.name!r}, got none")
 
 
-@torch.inference_mode()
-def evaluate(model: nn.Module, dataset, batch_size: int = 64, workers: int = 2) -> dict:
+def evaluate(model: nn.Module, dataset, batch_size: int = 64, workers: int = 2, tta: str = "none") -> dict:
     """Top-1 / top-5 accuracy (%) of ``model`` on ``dataset`` (``(image_tensor, label)`` pairs)."""
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, num_workers=workers)
+    return evaluate_batches(model, loader, tta)
+
+
+@torch.inference_mode()
+def evaluate_batches(model: nn.Module, loader, tta: str = "none") -> dict:
+    """Top-1 / top-5 accuracy (%) of ``model`` over ``(images, labels)`` batches; ``tta="flip"`` averages the
+    softmax of each image and its horizontal mirror."""
+    if tta not in ("none", "flip"):
+        raise InputError(f"expected tta 'none' or 'flip', got {tta!r}")
     n = top1 = top5 = 0
     for x, y in loader:
         logits = model(x)
+        if tta == "flip":
+            logits = (logits.softmax(-1) + model(x.flip(-1)).softmax(-1)) / 2
         k = min(5, logits.shape[-1])
         pred = logits.topk(k, dim=-1).indices
         top1 += (pred[:, 0] == y).sum().item()
@@ -274,8 +286,8 @@ def run_eval(args: argparse.Namespace) -> int:
     if len(dataset.classes) != model.num_classes:
         raise InputError(f"expected {model.num_classes} class folders (the model's classes), got "
                          f"{len(dataset.classes)} in {str(root)!r}")
-    result = evaluate(model, _limit(dataset, args.limit), args.batch_size, args.workers)
-    result.update(model=args.name, data=str(root), split=split)
+    result = evaluate(model, _limit(dataset, args.limit), args.batch_size, args.workers, args.tta)
+    result.update(model=args.name, data=str(root), split=split, **({"tta": args.tta} if args.tta != "none" else {}))
     emit(args, result)
     return 0
 
@@ -283,6 +295,32 @@ def run_eval(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------------------------
 # finetune / train (Lightning through zoo.training)
 # ---------------------------------------------------------------------------------------------
+
+
+def _fast_sets(data: Path, pre: dict, holdout: int | None, seed: int):
+    """``(train, val, test, classes)`` as ``(uint8 images, labels)`` tensor pairs (`zoo.vision.fastdata`): val is
+    ``val/`` when ``holdout`` is None, else ``holdout`` images of train/ (-1: a tenth), the split of `split_holdout`."""
+    from zoo.vision.fastdata import load_image_folder
+
+    size = tuple(pre.get("input_size", [3, 32, 32])[-2:])
+    x, y, classes = load_image_folder(data / "train", None, size)
+    test = load_image_folder(data / "test", classes, size)[:2] if (data / "test").is_dir() else None
+    if holdout is None:
+        return (x, y), load_image_folder(data / "val", classes, size)[:2], test, classes
+    holdout = max(1, len(y) // 10) if holdout < 0 else holdout
+    train_idx, val_idx = (torch.tensor(i, dtype=torch.long) for i in split_holdout(len(y), holdout, seed))
+    return (x[train_idx], y[train_idx]), (x[val_idx], y[val_idx]), test, classes
+
+
+def _fast_loader(pair, batch_size: int, limit: int | None, seed: int, train: bool, pre: dict):
+    from zoo.vision.fastdata import FastLoader
+
+    x, y = pair
+    if limit:
+        keep = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))[:limit].sort().values
+        x, y = x[keep], y[keep]
+    return FastLoader(x, y, batch_size, shuffle=train, augment=train, seed=seed, drop_last=train,
+                      mean=pre.get("mean", (0.5, 0.5, 0.5)), std=pre.get("std", (0.5, 0.5, 0.5)))
 
 
 def add_finetune_arguments(p: argparse.ArgumentParser) -> None:
@@ -302,10 +340,14 @@ def add_finetune_arguments(p: argparse.ArgumentParser) -> None:
                    help="validate (and pick the checkpoint) on this many images held out of train/ "
                         "(default: val/ when it exists, else 10%% of train/; test/ is never used for selection)")
     p.add_argument("--in-memory", action="store_true", help="decode the training images once into memory")
+    p.add_argument("--fast-data", action="store_true",
+                   help="hold train/ and test/ in memory as uint8 tensors and augment whole batches in torch "
+                        "(random crop of the 4-pixel reflect-padded image + horizontal flip; small images such as CIFAR)")
+    p.add_argument("--warmup-steps", type=int, default=None, help="linear warm-up steps (default: min(100, 10%% of the steps))")
 
 
 def finetune(args: argparse.Namespace, pretrained: bool = True, model_overrides: dict | None = None,
-             entry_fields: dict | None = None, train_transform: dict | None = None) -> Path:
+             entry_fields: dict | None = None, train_transform: dict | None = None, model: nn.Module | None = None) -> Path:
     """Fine-tune ``args.name`` on an ImageFolder; the run (checkpoints, ``logs/``) stays in ``--out DIR`` and the
     model is written to ``DIR/model`` (returned). ``--resume`` continues the run from ``DIR/last.ckpt``."""
     import zoo
@@ -326,7 +368,8 @@ def finetune(args: argparse.Namespace, pretrained: bool = True, model_overrides:
                          "(the zoo never writes into its inputs)")
     seed_everything(args.seed)
     base = get_entry(args.name)
-    model = zoo.load(args.name, pretrained=pretrained, **(model_overrides or {}))  # body + old head, strict
+    if model is None:
+        model = zoo.load(args.name, pretrained=pretrained, **(model_overrides or {}))  # body + old head, strict
     pre = dict(model.config.get("preprocessing", {}) or {})
     if args.img_size and not hasattr(model, "img_size"):
         pre["input_size"] = [3, args.img_size, args.img_size]
@@ -337,8 +380,16 @@ def finetune(args: argparse.Namespace, pretrained: bool = True, model_overrides:
     holdout = args.val_holdout
     if holdout is None and not (data / "val").is_dir():
         holdout = -1  # 10 % of train/, set below
-    mem = InMemoryImages(_image_folder(args.data, None, "train")) if args.in_memory else None
-    if holdout is None:  # a val/ folder and no hold-out asked for
+    fast = bool(getattr(args, "fast_data", False))
+    mem = InMemoryImages(_image_folder(args.data, None, "train")) if args.in_memory and not fast else None
+    if fast:  # uint8 tensors in memory, batched crop + flip in torch (zoo.vision.fastdata)
+        train_set, val_set, test_set, classes = _fast_sets(data, pre, holdout, args.seed)
+        if holdout is None:
+            val_split = "val"
+        else:
+            holdout = len(val_set[1])
+            val_split = f"train (hold-out of {holdout}, seed {args.seed})"
+    elif holdout is None:  # a val/ folder and no hold-out asked for
         val_split = "val"
         val_set = _image_folder(args.data, eval_tf, val_split)
         train_set = _Transformed(mem, list(range(len(mem))), train_tf) if mem else \
@@ -355,24 +406,28 @@ def finetune(args: argparse.Namespace, pretrained: bool = True, model_overrides:
         else:
             train_set = torch.utils.data.Subset(_image_folder(args.data, train_tf, "train"), train_idx)
             val_set = torch.utils.data.Subset(_image_folder(args.data, eval_tf, "train"), val_idx)
-    train_set.classes = classes
-    if len(train_set.classes) != args.num_classes:
-        raise InputError(f"--num-classes {args.num_classes} but {args.data}/train has {len(train_set.classes)} "
-                         f"class folders: {', '.join(train_set.classes[:10])}")
+    if len(classes) != args.num_classes:
+        raise InputError(f"--num-classes {args.num_classes} but {args.data}/train has {len(classes)} "
+                         f"class folders: {', '.join(classes[:10])}")
     if model.num_classes != args.num_classes:
         model.reset_classifier(args.num_classes)  # new head
     model.config.model_args["num_classes"] = args.num_classes
-    pre["label_names"] = list(train_set.classes)
+    pre["label_names"] = list(classes)
     pre.pop("labels", None)
     model.config["preprocessing"] = pre
     model.init_preprocessing()
 
-    loaders = [torch.utils.data.DataLoader(_limit(ds, lim, args.seed), batch_size=args.batch_size, shuffle=shuffle,
-                                           num_workers=args.workers, drop_last=shuffle)
-               for ds, lim, shuffle in ((train_set, args.limit_train, True), (val_set, args.limit_val, False))]
+    if fast:
+        loaders = [_fast_loader(train_set, args.batch_size, args.limit_train, args.seed, True, pre),
+                   _fast_loader(val_set, 500, args.limit_val, args.seed, False, pre)]
+    else:
+        loaders = [torch.utils.data.DataLoader(_limit(ds, lim, args.seed), batch_size=args.batch_size, shuffle=shuffle,
+                                               num_workers=args.workers, drop_last=shuffle)
+                   for ds, lim, shuffle in ((train_set, args.limit_train, True), (val_set, args.limit_val, False))]
     steps = max(1, len(loaders[0])) * args.epochs
+    warmup = getattr(args, "warmup_steps", None)
     optim = {"optimizer": "adamw", "lr": args.lr, "weight_decay": args.weight_decay, "scheduler": "cosine",
-             "warmup_steps": min(100, max(1, steps // 10))}
+             "warmup_steps": min(100, max(1, steps // 10)) if warmup is None else min(int(warmup), max(1, steps // 2))}
     module = ClassificationTask(model, optim, num_classes=args.num_classes)
     # the run in `run` (new or empty, or resumed); the best checkpoint on validation is loaded back at the end
     trainer = finetune_run_dir(module, out=run, resume=bool(getattr(args, "resume", False)), max_epochs=args.epochs,
@@ -380,7 +435,10 @@ def finetune(args: argparse.Namespace, pretrained: bool = True, model_overrides:
                                val_dataloaders=loaders[1], precision=args.precision)  # fmt: skip
     best = getattr(trainer.checkpoint_callback, "best_model_path", "")
     model.eval()
-    acc = evaluate(model, _limit(val_set, args.limit_val, args.seed), args.batch_size, args.workers)
+    if fast:
+        acc = evaluate_batches(model, loaders[1])
+    else:
+        acc = evaluate(model, _limit(val_set, args.limit_val, args.seed), args.batch_size, args.workers)
     acc["selected_on"] = val_split
     acc["checkpoint"] = best or None
     cmd = (f"zoo eval {out} --data {args.data}"
@@ -388,7 +446,8 @@ def finetune(args: argparse.Namespace, pretrained: bool = True, model_overrides:
     if holdout is not None:
         cmd = f"validation during training ({val_split})"
     if (data / "test").is_dir() and holdout is not None:  # reported once, after selection
-        test = evaluate(model, _image_folder(args.data, eval_tf, "test"), args.batch_size, args.workers)
+        test = (evaluate_batches(model, _fast_loader(test_set, 500, None, args.seed, False, pre)) if fast else
+                evaluate(model, _image_folder(args.data, eval_tf, "test"), args.batch_size, args.workers))
         acc["test_top1"], acc["test_images"] = test["top1"], test["images"]
     fields = dict(
         name=run.name, architecture=model.config.architecture,
@@ -411,7 +470,7 @@ def finetune(args: argparse.Namespace, pretrained: bool = True, model_overrides:
 
 
 _TUNABLE = ("epochs", "batch_size", "lr", "weight_decay", "precision", "img_size", "workers", "limit_train",
-            "limit_val", "seed", "val_holdout")
+            "limit_val", "seed", "val_holdout", "warmup_steps")
 
 
 @command(COMMANDS, "finetune", add_finetune_arguments)
@@ -432,7 +491,7 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
         if action.dest == "num_classes":
             action.required = False
         if action.dest in ("num_classes", "epochs", "batch_size", "lr", "weight_decay", "precision", "workers",
-                           "val_holdout", "limit_train"):
+                           "val_holdout", "limit_train", "warmup_steps"):
             action.default = None
 
 
@@ -455,10 +514,21 @@ def run_train(args: argparse.Namespace) -> int:
             setattr(args, key, value)
     args.num_classes = args.num_classes or recipe["num_classes"]
     args.in_memory = args.in_memory or recipe.get("in_memory", False)
+    args.fast_data = args.fast_data or recipe.get("fast_data", False)
     if args.workers is None:
         args.workers = 2
-    finetune(args, pretrained=False, train_transform=recipe.get("train_transform"))
+    from zoo.loading import build
+
+    # the recipe's own architecture and arguments (a registered folder of the same name may predate the recipe)
+    model = build(recipe["architecture"], dict(recipe["model_args"]), _recipe_preprocessing(), name=args.name)
+    finetune(args, pretrained=False, train_transform=recipe.get("train_transform"), model=model)
     return 0
+
+
+def _recipe_preprocessing() -> dict:
+    from zoo.vision.recipes import _PRE
+
+    return dict(_PRE)
 
 
 __all__ = ["COMMANDS", "evaluate", "finetune", "open_image", "predict"]

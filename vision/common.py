@@ -14,6 +14,35 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 PREPROCESSING_KEYS = ("input_size", "interpolation", "crop_pct", "crop_mode", "mean", "std")
 
 
+class ConvStem(nn.Module):
+    """Convolutional tokenizer in front of attention stages (as in CCT, Hassani et al. 2021): 3×3 conv-BN-GELU
+    layers of ``widths`` channels (the first with stride 2, the others stride 1), then a stride-2 3×3 conv-BN-GELU
+    to ``embed_dim``; LayerNorm'ed NHWC tokens at 1/4 of the input resolution (like a patch-4 embedding).
+
+    Example:
+        >>> stem = ConvStem(3, 64, widths=(32, 64))
+        >>> stem(torch.randn(2, 3, 32, 32)).shape          # torch.Size([2, 8, 8, 64])
+    """
+
+    reduction = 4
+
+    def __init__(self, in_chans: int, embed_dim: int, widths=(32, 64)):
+        super().__init__()
+        widths = [int(w) for w in widths]
+        if not widths or min(widths) < 1:
+            raise InputError(f"expected stem_widths: one or more positive channel counts, got {widths}")
+        layers, c = [], in_chans
+        for i, w in enumerate([*widths, embed_dim]):
+            stride = 2 if i in (0, len(widths)) else 1
+            layers += [nn.Conv2d(c, w, 3, stride, 1, bias=False), nn.BatchNorm2d(w), nn.GELU()]
+            c = w
+        self.proj = nn.Sequential(*layers)
+        self.norm = nn.LayerNorm(embed_dim)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.norm(self.proj(x).permute(0, 2, 3, 1))
+
+
 def imagenet_preprocessing(crop_pct: float = 0.875, interpolation: str = "bicubic", size: int = 224) -> dict:
     """A JSON-friendly pretrained-config dict (timm's field names) for an ImageNet model."""
     return {

@@ -32,6 +32,7 @@ from torch import Tensor, nn
 from zoo.attention import neighborhood_attention_2d
 from zoo.registry import Metric, ModelEntry, WeightsSource, register_architecture, register_model
 from zoo.vision.common import (
+    ConvStem,
     ImageClassifierMixin,
     check_global_pool,
     check_image_batch,
@@ -198,6 +199,7 @@ class DiNAT(ImageClassifierMixin, nn.Module):
         attn_drop_rate: float = 0.0,
         layer_scale: float | None = None,
         global_pool: str = "avg",
+        stem_widths: Sequence[int] | None = None,
     ):
         super().__init__()
         self.num_classes = num_classes
@@ -206,7 +208,8 @@ class DiNAT(ImageClassifierMixin, nn.Module):
         self.output_fmt = "NHWC"
         self.num_levels = len(depths)
         self.num_features = self.head_hidden_size = int(embed_dim * 2 ** (self.num_levels - 1))
-        self.patch_embed = ConvTokenizer(in_chans, embed_dim)
+        # DiNAT's tokenizer (two stride-2 convs), or a deeper convolutional stem with BN/GELU (`ConvStem`)
+        self.patch_embed = ConvTokenizer(in_chans, embed_dim) if stem_widths is None else ConvStem(in_chans, embed_dim, stem_widths)
         self.pos_drop = nn.Dropout(drop_rate)
         dpr = [x.item() for x in torch.linspace(0, drop_path_rate, sum(depths))]
         self.levels = nn.ModuleList([
@@ -243,7 +246,7 @@ class DiNAT(ImageClassifierMixin, nn.Module):
 
     def forward_features(self, x: Tensor) -> Tensor:
         """``[B, C, H, W]`` -> normed ``[B, H/32, W/32, num_features]`` (NHWC, unpooled)."""
-        check_image_batch(x, self.in_chans, None, 4, self.patch_embed.proj[0].weight)
+        check_image_batch(x, self.in_chans, None, 4, self.norm.weight)
         x = self.pos_drop(self.patch_embed(x))
         for level in self.levels:
             x = level(x)
@@ -268,7 +271,7 @@ class DiNAT(ImageClassifierMixin, nn.Module):
         """
         if output_fmt not in ("NCHW", "NHWC"):
             raise ValueError(f"output_fmt must be 'NCHW' or 'NHWC', got {output_fmt!r}")
-        check_image_batch(x, self.in_chans, None, 4, self.patch_embed.proj[0].weight)
+        check_image_batch(x, self.in_chans, None, 4, self.norm.weight)
         take_indices, max_index = feature_take_indices(self.num_levels, indices)
         intermediates = []
         x = self.pos_drop(self.patch_embed(x))

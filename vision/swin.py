@@ -38,6 +38,7 @@ from zoo.vision.common import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     PREPROCESSING_KEYS,
+    ConvStem,
     ImageClassifierMixin,
     check_image_batch,
     init_linear_weights,
@@ -266,6 +267,7 @@ class SwinTransformer(ImageClassifierMixin, nn.Module):
         proj_drop_rate: float = 0.0,
         attn_drop_rate: float = 0.0,
         drop_path_rate: float = 0.1,
+        stem_widths: Sequence[int] | None = None,
     ):
         super().__init__()
         self.img_size = to_2tuple(img_size)
@@ -274,11 +276,17 @@ class SwinTransformer(ImageClassifierMixin, nn.Module):
         self.num_layers = len(depths)
         dims = [int(embed_dim * 2**i) for i in range(self.num_layers)]
         self.num_features = dims[-1]
-        self.patch_embed = PatchEmbed(
-            img_size=img_size, patch_size=patch_size, in_chans=in_chans, embed_dim=dims[0],
-            norm_layer=nn.LayerNorm, output_fmt="NHWC",
-        )
-        grid = self.patch_embed.grid_size
+        if stem_widths is None:  # timm's Swin: a linear patch embedding
+            self.patch_embed = PatchEmbed(
+                img_size=img_size, patch_size=patch_size, in_chans=in_chans, embed_dim=dims[0],
+                norm_layer=nn.LayerNorm, output_fmt="NHWC",
+            )
+            grid = self.patch_embed.grid_size
+        else:  # a convolutional tokenizer (not in timm's SwinTransformer): /4 like patch 4
+            if patch_size != ConvStem.reduction:
+                raise InputError(f"stem_widths needs patch_size={ConvStem.reduction} (the stem's reduction), got {patch_size}")
+            self.patch_embed = ConvStem(in_chans, dims[0], stem_widths)
+            grid = tuple(s // ConvStem.reduction for s in self.img_size)
         dpr = calculate_drop_path_rates(drop_path_rate, list(depths), stagewise=True)
         stages, in_dim, res = [], dims[0], tuple(grid)
         for i, depth in enumerate(depths):
@@ -298,7 +306,7 @@ class SwinTransformer(ImageClassifierMixin, nn.Module):
 
     # -- forward ----------------------------------------------------------------------------
     def check_input(self, x: Tensor) -> None:
-        check_image_batch(x, self.in_chans, self.img_size, 1, self.patch_embed.proj.weight)
+        check_image_batch(x, self.in_chans, self.img_size, 1, self.norm.weight)
 
     def forward_features(self, x: Tensor) -> Tensor:
         self.check_input(x)
@@ -451,6 +459,11 @@ def to_swin_hub_config(model: nn.Module) -> dict:
         >>> timm.create_model("local-dir:out/", pretrained=True)
     """
     config = model.config
+    if (config.get("model_args") or {}).get("stem_widths") is not None:
+        # a convolutional tokenizer has no place in timm's SwinTransformer: the zoo's own form
+        return {"architecture": "swin", "model_args": config.to_dict()["model_args"],
+                "preprocessing": dict(config.get("preprocessing", {}) or {}), "name": config.get("name"),
+                "library_name": "attention-zoo", "pipeline_tag": "image-classification"}
     model_args = {k: _json(v) for k, v in dict(config.get("model_args", {}) or {}).items() if k != "num_classes"}
     for key in ("img_size", "patch_size", "window_size", "embed_dim", "depths", "num_heads"):
         if key not in model_args:  # spell out what timm's defaults for the base name would otherwise decide

@@ -204,4 +204,19 @@ CASES = [
     Case("cli-finetune-unknown-override", lambda tmp: cli("finetune", NAME, "--num-classes", "2", "--data", str(tmp),
                                                           "nope=1"),
          CLIError, ("no field 'nope'", "expected one of")),
+    Case("swin-stem-bad-widths", lambda tmp: _build("swin", img_size=32, patch_size=4, window_size=4, embed_dim=16,
+                                                    depths=[1], num_heads=[2], stem_widths=[16, 0]),
+         InputError, ("expected stem_widths: one or more positive channel counts", r"got \[16, 0\]")),
+    Case("swin-stem-bad-patch", lambda tmp: _build("swin", img_size=32, patch_size=2, window_size=4, embed_dim=16,
+                                                   depths=[1], num_heads=[2], stem_widths=[16]),
+         InputError, ("stem_widths needs patch_size=4", "got 2")),
+    Case("dinat-stem-empty", lambda tmp: _build("dinat", embed_dim=16, depths=[1], num_heads=[2], kernel_size=3,
+                                                stem_widths=[]),
+         InputError, ("expected stem_widths", r"got \[\]")),
 ]
+
+
+def _build(architecture: str, **model_args):
+    import zoo
+
+    return zoo.build(architecture, model_args)

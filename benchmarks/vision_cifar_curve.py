@@ -82,7 +82,6 @@ def main(argv=None) -> int:
     fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=120)
     for n in names:
         ax.plot([m for _, m, _ in runs[n]], [v for _, _, v in runs[n]], marker=".", label=n)
-    ax.axhline(85, color="grey", lw=0.8, ls="--")
     ax.set_xlabel("wall-clock minutes since `zoo train` started (2-core CPU, 1 thread per run)")
     ax.set_ylabel("held-out top-1 (%)")
     ax.set_ylim(40, 100)

@@ -246,7 +246,7 @@ class DiNAT(ImageClassifierMixin, nn.Module):
 
     def forward_features(self, x: Tensor) -> Tensor:
         """``[B, C, H, W]`` -> normed ``[B, H/32, W/32, num_features]`` (NHWC, unpooled)."""
-        check_image_batch(x, self.in_chans, None, 4, self.norm.weight)
+        check_image_batch(x, self.in_chans, None, 4, self.patch_embed.proj[0].weight)
         x = self.pos_drop(self.patch_embed(x))
         for level in self.levels:
             x = level(x)
@@ -271,7 +271,7 @@ class DiNAT(ImageClassifierMixin, nn.Module):
         """
         if output_fmt not in ("NCHW", "NHWC"):
             raise ValueError(f"output_fmt must be 'NCHW' or 'NHWC', got {output_fmt!r}")
-        check_image_batch(x, self.in_chans, None, 4, self.norm.weight)
+        check_image_batch(x, self.in_chans, None, 4, self.patch_embed.proj[0].weight)
         take_indices, max_index = feature_take_indices(self.num_levels, indices)
         intermediates = []
         x = self.pos_drop(self.patch_embed(x))

@@ -85,6 +85,10 @@ def entry_for_run(name: str, t: dict | None = None) -> ModelEntry:
             Metric(name="top1", value=t["test_top1"], dataset="cifar10", split="test", command=eval_cmd,
                    note=f"full CIFAR-10 test set (10 000 images; the shared JPEG re-encoding), fp16 weights, no test-time "
                         f"augmentation; fp32 before the fp16 cast: {t['test_top1_fp32']} %."),
+            *([Metric(name="top1 (flip TTA)", value=t["test_top1_tta"], dataset="cifar10", split="test",
+                      command=eval_cmd + " --tta flip",
+                      note="the same test set, averaging the prediction of each image and its mirror image")]
+              if t.get("test_top1_tta") is not None else []),
             Metric(name="top1 (held-out val)", value=t["val_top1"],
                    dataset="cifar10", split=f"train hold-out ({a['val_holdout']} images, seed 0)",
                    command=train_command + "  # val/acc of the selected epoch, logged in "
@@ -103,7 +107,7 @@ def entry_for_run(name: str, t: dict | None = None) -> ModelEntry:
             f"each batch randomly cropped from the 4-pixel reflect-padded images and flipped horizontally in torch "
             f"(`zoo.vision.fastdata`); no colour jitter, RandAugment or mixup. {a['val_holdout']} training images "
             f"(seed 0) are held out: the checkpoint with the best held-out top-1 is kept; held-out top-1 per epoch: "
-            f"{', '.join(map(str, t['val_curve']))} %. The test set was evaluated once, after selection. Wall-clock: "
+            f"{', '.join(map(str, t['val_curve']))} %. The test set was evaluated once, after selection. Training time: "
             f"{t['budget']}. This folder is that checkpoint in fp16 (`zoo.vision.recipes.publish({name!r}, facts)`): "
             f"test top-1 {t['test_top1']} % vs {t['test_top1_fp32']} % in fp32. Data: the shared CIFAR-10 copy (JPEG "
             f"re-encodings of the official images). Limits: 32x32 images of the ten CIFAR-10 classes; a small model "

@@ -306,7 +306,8 @@ class SwinTransformer(ImageClassifierMixin, nn.Module):
 
     # -- forward ----------------------------------------------------------------------------
     def check_input(self, x: Tensor) -> None:
-        check_image_batch(x, self.in_chans, self.img_size, 1, self.norm.weight)
+        proj = self.patch_embed.proj  # a Conv2d (timm's patch embedding) or the stem's Sequential
+        check_image_batch(x, self.in_chans, self.img_size, 1, proj.weight if isinstance(proj, nn.Conv2d) else proj[0].weight)
 
     def forward_features(self, x: Tensor) -> Tensor:
         self.check_input(x)

@@ -51,6 +51,8 @@ def write_model_folder(
     _check_name(name)
     folder = Path(root or models_dir()) / name
     model.config["name"] = name
+    if root is None:  # the registered folder of this name: its card loads it by name, whatever weights it had before
+        card = {**card, "loader": card.get("loader") or "zoo.load"}
     folder = save_pretrained(model, folder, name=name, results=results, card=card, training=training, dtype=dtype,
                              overwrite=True)
     if root is None:

@@ -41,8 +41,9 @@ def hub_config(model: nn.Module) -> dict:
             "so that model.config names its architecture and arguments"
         )
     arch = get_architecture(cfg["architecture"])
-    if arch.to_hub_config is not None:
-        return arch.to_hub_config(model)
+    own = arch.to_hub_config(model) if arch.to_hub_config is not None else None
+    if own is not None:  # the family's convention (None: this model has no such form, use the zoo's)
+        return own
     return {
         "architecture": cfg["architecture"],
         "model_args": cfg.to_dict()["model_args"],

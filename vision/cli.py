@@ -95,10 +95,12 @@ class _Transformed(torch.utils.data.Dataset):
 
 def split_holdout(n: int, holdout: int, seed: int = 0) -> tuple[list[int], list[int]]:
     """Indices ``(train, held_out)`` of ``n`` samples: ``holdout`` of them, fixed by ``seed``, set aside."""
+    from zoo.vision.fastdata import holdout_split
+
     if not 0 < holdout < n:
         raise InputError(f"--val-holdout must be between 1 and {n - 1} (the training images), got {holdout}")
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).tolist()
-    return sorted(perm[holdout:]), sorted(perm[:holdout])
+    train, held = holdout_split(n, holdout, seed)
+    return train.tolist(), held.tolist()
 
 
 def _limit(dataset, limit: int | None, seed: int = 0):
@@ -300,7 +302,7 @@ def run_eval(args: argparse.Namespace) -> int:
 def _fast_sets(data: Path, pre: dict, holdout: int | None, seed: int):
     """``(train, val, test, classes)`` as ``(uint8 images, labels)`` tensor pairs (`zoo.vision.fastdata`): val is
     ``val/`` when ``holdout`` is None, else ``holdout`` images of train/ (-1: a tenth), the split of `split_holdout`."""
-    from zoo.vision.fastdata import load_image_folder
+    from zoo.vision.fastdata import holdout_split, load_image_folder
 
     size = tuple(pre.get("input_size", [3, 32, 32])[-2:])
     x, y, classes = load_image_folder(data / "train", None, size)
@@ -308,7 +310,8 @@ def _fast_sets(data: Path, pre: dict, holdout: int | None, seed: int):
     if holdout is None:
         return (x, y), load_image_folder(data / "val", classes, size)[:2], test, classes
     holdout = max(1, len(y) // 10) if holdout < 0 else holdout
-    train_idx, val_idx = (torch.tensor(i, dtype=torch.long) for i in split_holdout(len(y), holdout, seed))
+    split_holdout(len(y), holdout, seed)  # the CLI's check of --val-holdout
+    train_idx, val_idx = holdout_split(len(y), holdout, seed)
     return (x[train_idx], y[train_idx]), (x[val_idx], y[val_idx]), test, classes
 
 

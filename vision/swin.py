@@ -447,7 +447,7 @@ def _timm_arch_for(model_args: dict) -> str:
     return TIMM_NAMES["tiny"]
 
 
-def to_swin_hub_config(model: nn.Module) -> dict:
+def to_swin_hub_config(model: nn.Module) -> dict | None:
     """``config.json`` of any zoo Swin (architecture ``"swin"``) in timm's own form, plus the zoo's keys.
 
     timm reads ``architecture`` (a timm Swin name), ``model_args`` (every argument, so timm's defaults for
@@ -461,10 +461,7 @@ def to_swin_hub_config(model: nn.Module) -> dict:
     """
     config = model.config
     if (config.get("model_args") or {}).get("stem_widths") is not None:
-        # a convolutional tokenizer has no place in timm's SwinTransformer: the zoo's own form
-        return {"architecture": "swin", "model_args": config.to_dict()["model_args"],
-                "preprocessing": dict(config.get("preprocessing", {}) or {}), "name": config.get("name"),
-                "library_name": "attention-zoo", "pipeline_tag": "image-classification"}
+        return None  # a convolutional tokenizer has no place in timm's SwinTransformer: the zoo's own form
     model_args = {k: _json(v) for k, v in dict(config.get("model_args", {}) or {}).items() if k != "num_classes"}
     for key in ("img_size", "patch_size", "window_size", "embed_dim", "depths", "num_heads"):
         if key not in model_args:  # spell out what timm's defaults for the base name would otherwise decide

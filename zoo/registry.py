@@ -48,13 +48,13 @@ class Architecture:
     """A named model constructor: ``builder(**model_args) -> nn.Module``.
 
     ``to_hub_config`` / ``from_hub_config`` let a family keep a foreign ``config.json`` convention
-    (timm's, for Swin) instead of the zoo's.
+    (timm's, for Swin) instead of the zoo's; ``to_hub_config`` returning None keeps the zoo's for that model.
     """
 
     name: str
     builder: Callable[..., Any]
     domain: str
-    to_hub_config: Callable[[Any], dict] | None = None
+    to_hub_config: Callable[[Any], dict | None] | None = None
     from_hub_config: Callable[[dict], tuple[dict, dict]] | None = None
 
 

@@ -255,7 +255,7 @@ def finetune_run(args) -> int:
     from zoo.loading import build
     from zoo.registry import get_entry
 
-    from .recipes import OVERLAP_RECIPES
+    from .recipes import RECIPES
     from .train import apply_overrides, run_training
 
     if not args.data:
@@ -264,7 +264,7 @@ def finetune_run(args) -> int:
     if not args.out:
         raise InputError("zoo finetune needs --out FOLDER for the run; the fine-tuned model goes to OUT/hub")
     entry = get_entry(args.name)
-    base = OVERLAP_RECIPES.get(entry.name, OVERLAP_RECIPES["mossformer2-fsdd2mix"])
+    base = RECIPES.get(entry.name, RECIPES["mossformer2-fsdd2mix"])
     if args.from_scratch:
         model = build(entry.architecture, entry.model_args, entry.preprocessing, name=entry.name)
     else:

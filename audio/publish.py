@@ -1,29 +1,33 @@
 """Measure finished runs and write their model folders ``hub/models/<name>`` (through `zoo.promote`).
 
-    ZOO_DATA_DIR=../shared/data python -m zoo.audio.publish convtasnet-fsdd2mix mossformer-fsdd2mix ...
+    ZOO_DATA_DIR=../shared/data python -m zoo.audio.publish [--runs runs/audio/overlap] [--measure-only] NAME...
 
-For each name (the baseline first): read ``runs/audio/<name>/hub`` (the best-validation checkpoint that
-``zoo train <name>`` wrote) and its ``result.json`` / training log, evaluate it on the recipe's fixed test
-mixtures exactly as ``zoo eval <name>`` does with its weights rounded to float16, and compare with the
-float32 test SI-SNRi the run measured on the same mixtures; float16 is kept only if the test SI-SNRi
-moves by at most 0.05 dB. It also records the SI-SNRi of the first ``CHECK_MIXTURES`` test mixtures
-(``zoo eval <name> --mixtures 8``, pinned by the tests) and, for every model but the baseline, the
-mixture-by-mixture comparison with the baseline as stored (read from the baseline's folder). The folder
-is written with these facts in ``results.json``; no Python file is rewritten.
+For each name: read ``RUNS/<name>/hub`` (the best-validation checkpoint that ``zoo train <name> --out
+RUNS/<name>`` wrote) and its ``result.json`` / training log, and evaluate it exactly as ``zoo eval <name>``
+does, with its weights rounded to float16, on the fixed test mixtures of the overlap protocol (min and max
+mode, mixture by mixture) and of the earlier sparse protocol (second condition). float16 is kept only if
+the SI-SNRi of every overlap mode moves by at most 0.05 dB from the float32 figure the run measured on
+the same mixtures. It also records the SI-SNRi of the first ``CHECK_MIXTURES`` test mixtures per mode
+(``zoo eval <name> --mixtures 8``, pinned by the tests). The facts go to ``RUNS/<name>/published.json``
+(``--measure-only`` stops there, so models can be measured in parallel processes); writing a folder
+compares each model mixture by mixture with the Conv-TasNet baseline (paired 95 % interval per mode) from
+the stored per-mixture scores, writes the folder with these facts in ``results.json`` and the card's widget
+example (the bundled mixture separated by the new weights). No Python file is rewritten.
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
-import sys
 from pathlib import Path
 
 import torch
 
-REPO = Path.cwd()  # runs/ are read from the working directory (the checkout)
 CHECK_MIXTURES = 8
 FP16_TOLERANCE_DB = 0.05
+MODES = ("min", "max")
+
 
 def _load_trained() -> dict:
     """name -> measured facts of the separators that already have a folder."""
@@ -61,90 +65,113 @@ def _weights_bytes(model, dtype) -> bytes:
     return save(state_dict_for_saving(model, dtype), metadata={"format": "pt"})
 
 
-def measure(name: str, trained: dict) -> dict:
-    """Measured facts of ``runs/audio/<name>``; ``trained`` holds the other separators' (the baseline's first)."""
+def _summary(r: dict) -> dict:
+    return {k: r[k] for k in ("si_snr", "si_snri", "input_si_snr", "mixtures")}
+
+
+def measure(name: str, runs: Path) -> dict:
+    """Measured facts of ``runs/<name>`` (also written to ``runs/<name>/published.json``)."""
     import hashlib
 
     from zoo.hub import from_pretrained
 
-    from .cli import evaluate_model
-    from .registry import BASELINE
-    from .task import paired_difference
+    from .cli import evaluate_protocol
 
-    torch.set_num_threads(1)
-    run = REPO / "runs" / "audio" / name
+    run = runs / name
     result = json.loads((run / "result.json").read_text())
-    fp32 = result["test"]  # the training run's evaluation of the same checkpoint on the same test mixtures
+    fp32 = {m: result["test"]["results"][m]["si_snri"] for m in MODES}  # the run's own evaluation, same mixtures
     half = _rounded(from_pretrained(run / "hub"), torch.float16)
-    fp16 = evaluate_model(half, name, per_mixture=True)
-    keep16 = abs(fp16["si_snri"] - fp32["si_snri"]) <= FP16_TOLERANCE_DB
+    fp16 = evaluate_protocol(half, name, per_mixture=True)["results"]
+    keep16 = all(abs(fp16[m]["si_snri"] - fp32[m]) <= FP16_TOLERANCE_DB for m in MODES)
     if keep16:
         final, dtype, test = half, torch.float16, fp16
     else:
         final, dtype = from_pretrained(run / "hub"), None
-        test = evaluate_model(final, name, per_mixture=True)
-    check = evaluate_model(final, name, mixtures=CHECK_MIXTURES)
-    vs_baseline = None
-    if name != BASELINE:  # mixture by mixture against the baseline as stored (measure the baseline first)
-        base_facts = trained.get(BASELINE)
-        if base_facts is None:
-            raise SystemExit(f"{name}: measure {BASELINE} first (the paired comparison needs it)")
-        base = from_pretrained(REPO / "runs" / "audio" / BASELINE / "hub")
-        if base_facts["dtype"] == "float16":
-            base = _rounded(base, torch.float16)
-        base_scores = evaluate_model(base, BASELINE, per_mixture=True)
-        if base_scores["si_snri"] != base_facts["test"]["si_snri"]:
-            raise SystemExit(f"{BASELINE}: runs/audio/{BASELINE}/hub gives {base_scores['si_snri']} dB, not the "
-                             f"measured {base_facts['test']['si_snri']} dB: measure it again first")  # fmt: skip
-        vs_baseline = paired_difference(test["si_snri_per_mixture"], base_scores["si_snri_per_mixture"])
+        test = evaluate_protocol(final, name, per_mixture=True)["results"]
+    check = evaluate_protocol(final, name, mixtures=CHECK_MIXTURES)["results"]
+    sparse = evaluate_protocol(final, name, protocol="sparse")["results"]["sparse"]
     best = result.get("best_checkpoint") or ""
     best_step = int(torch.load(run / Path(best).name, map_location="cpu", weights_only=False)["global_step"]) if best else None
     facts = {
+        "protocol": "overlap",
         "dtype": "float16" if keep16 else "float32",
         "sha256": hashlib.sha256(_weights_bytes(final, dtype)).hexdigest(),
         "parameters": int(result["parameters"]),
         "steps": int(result["steps"]),
         "best_step": best_step,
         "train_seconds": result["train_seconds"],
+        **({"train_seconds_note": result["train_seconds_note"]} if result.get("train_seconds_note") else {}),
         "threads": int(result.get("threads", 1)),
         "val_si_snri": _val_history(run),
-        "test": {k: test[k] for k in ("si_snr", "si_snri", "input_si_snr", "mixtures")},
-        "fp32_test_si_snri": fp32["si_snri"],
-        "fp16_test_si_snri": fp16["si_snri"],
+        "test": {m: _summary(test[m]) for m in MODES},
+        "fp32_test_si_snri": fp32,
+        "fp16_test_si_snri": {m: fp16[m]["si_snri"] for m in MODES},
+        "si_snri_per_mixture": {m: test[m]["si_snri_per_mixture"] for m in MODES},
+        "sparse_test": _summary(sparse),
         "check_mixtures": CHECK_MIXTURES,
-        "check_si_snri": check["si_snri"],
-        **({"vs_baseline": vs_baseline} if vs_baseline else {}),
+        "check_si_snri": {m: check[m]["si_snri"] for m in MODES},
     }
-    print(name, json.dumps(facts), flush=True)
+    from zoo.io import atomic_write
+
+    with atomic_write(run / "published.json") as tmp:
+        Path(tmp).write_text(json.dumps(facts, indent=1))
+    print(name, json.dumps({k: v for k, v in facts.items() if k != "si_snri_per_mixture"}), flush=True)
     return facts
 
 
-def write(name: str, facts: dict, trained: dict) -> Path:
+def compare(facts: dict, baseline: dict) -> dict:
+    """Per overlap mode, the mixture-by-mixture comparison of ``facts`` with the baseline's
+    (`zoo.audio.task.paired_difference` of the stored per-mixture SI-SNRi)."""
+    from .task import paired_difference
+
+    return {m: paired_difference(facts["si_snri_per_mixture"][m], baseline["si_snri_per_mixture"][m]) for m in MODES}
+
+
+def write(name: str, facts: dict, trained: dict, runs: Path) -> Path:
     from zoo.hub import from_pretrained
-    from zoo.promote import write_entry_folder
+    from zoo.promote import add_widget_examples, write_entry_folder
     from zoo.weights import sha256_file
 
-    from .registry import entry_for_run
+    from .registry import BASELINE, entry_for_run
 
+    if name != BASELINE:
+        if BASELINE not in trained or "si_snri_per_mixture" not in trained[BASELINE]:
+            raise SystemExit(f"{name}: publish {BASELINE} first (the paired comparison needs its scores)")
+        facts = {**facts, "vs_baseline": compare(facts, trained[BASELINE])}
     dtype = torch.float16 if facts["dtype"] == "float16" else None
-    model = from_pretrained(REPO / "runs" / "audio" / name / "hub")
+    model = from_pretrained(runs / name / "hub")
     folder = write_entry_folder(model, entry_for_run(name, facts, trained), dtype=dtype)
     got = sha256_file(Path(folder) / "model.safetensors")
     if got != facts["sha256"]:
         raise SystemExit(f"{name}: written sha256 {got} differs from the measured {facts['sha256']}")
+    add_widget_examples(folder)  # the bundled mixture separated by these weights
     print(folder)
     return Path(folder)
 
 
 def main(argv=None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0].startswith("-"):
-        print(__doc__)
-        return 2
-    trained = _load_trained()
-    for name in argv:
-        trained[name] = measure(name, trained)
-        write(name, trained[name], trained)
+    from .registry import BASELINE
+
+    p = argparse.ArgumentParser(prog="python -m zoo.audio.publish", description=__doc__.splitlines()[0])
+    p.add_argument("names", nargs="+")
+    p.add_argument("--runs", default="runs/audio/overlap", help="folder of the runs (RUNS/<name>/hub, result.json)")
+    p.add_argument("--measure-only", action="store_true", help="write RUNS/<name>/published.json, no folder")
+    p.add_argument("--threads", type=int, default=1)
+    a = p.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    runs = Path(a.runs)
+    facts = {}
+    for name in a.names:  # measured facts are reused while newer than the run's weights
+        stored, weights = runs / name / "published.json", runs / name / "hub" / "model.safetensors"
+        if stored.is_file() and stored.stat().st_mtime > weights.stat().st_mtime:
+            facts[name] = json.loads(stored.read_text())
+        else:
+            facts[name] = measure(name, runs)
+    if a.measure_only:
+        return 0
+    trained = {**_load_trained(), **facts}
+    for name in sorted(a.names, key=lambda n: n != BASELINE):  # the baseline first
+        write(name, facts[name], trained, runs)
     return 0
 
 

@@ -14,9 +14,8 @@ docs/audio.md); everything else is the released layer design. The models are far
 papers' (0.31-0.34 M parameters instead of 40-60 M; encoder kernel 32 = 4 ms instead of 16) so that a
 step costs about a second on one CPU thread.
 
-`OVERLAP_RECIPES` are what ``zoo train NAME`` runs. `RECIPES` are the recipes of the weights registered
-now, trained on the earlier, partially overlapping protocol (1 s windows, one digit per speaker at a
-random offset); the registry builds those entries from them.
+`RECIPES` are what ``zoo train NAME`` runs and what the registered weights were trained with; the registry
+builds their entries from them (`zoo.audio.registry`).
 """
 
 from __future__ import annotations
@@ -48,7 +47,7 @@ TEST_PROTOCOLS: dict[str, dict] = {
     "sparse": dict(protocol="sparse", modes=["sparse"], segment_seconds=1.0, test_size=500, val_size=100, seed=0),
 }
 
-OVERLAP_RECIPES: dict[str, dict] = {
+RECIPES: dict[str, dict] = {
     "mossformer-fsdd2mix": dict(
         _COMMON,
         architecture="mossformer",
@@ -71,55 +70,12 @@ OVERLAP_RECIPES: dict[str, dict] = {
     ),
 }
 
-# ------------------------------------------------------------------------------------------------------------
-# The registered weights' recipes (sparse protocol, 12 000 steps, MossFormer with 6 layers = 1.20x the baseline).
-_SPARSE_COMMON = dict(
-    sample_rate=8000,
-    segment_seconds=1.0,
-    batch_size=4,
-    train_size=800,  # mixtures per 'epoch' (drawn anew each time): 200 batches, so validation every 200 steps
-    val_size=100,
-    test_size=500,
-    seed=0,
-    gradient_clip_val=5.0,
-    optim={"optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0, "scheduler": "cosine", "warmup_steps": 50},
-    val_every=200,
-)
-
-RECIPES: dict[str, dict] = {
-    "mossformer-fsdd2mix": dict(
-        _SPARSE_COMMON,
-        architecture="mossformer",
-        # 6 layers (4 until the 6 000-step round). Depthwise kernels of 65 frames (130 ms) in the feed-forward
-        # modules instead of the released 17: chosen among six single changes on validation at <= 1 200 steps
-        # (docs/audio.md); 391 k parameters, 1.2x the baseline's (295 k and 15.48 dB test SI-SNRi with 17)
-        model_args=dict(enc_dim=96, kernel_size=32, dim=96, depth=6, group_size=64, qk_dim=48, expansion=2.0,
-                        conv_kernel=65, fsmn=False, dropout=0.0, num_speakers=2, sample_rate=8000),
-        max_steps=12000,
-    ),
-    "mossformer2-fsdd2mix": dict(
-        _SPARSE_COMMON,
-        architecture="mossformer2",
-        model_args=dict(enc_dim=96, kernel_size=32, dim=96, depth=4, group_size=64, qk_dim=48, expansion=2.0,
-                        fsmn=True, fsmn_dim=48, fsmn_lorder=10, dropout=0.0, num_speakers=2, sample_rate=8000),
-        max_steps=12000,
-    ),
-    "convtasnet-fsdd2mix": dict(
-        _SPARSE_COMMON,
-        architecture="convtasnet",
-        model_args=dict(num_speakers=2, sample_rate=8000, enc_kernel_size=32, enc_num_feats=96, msk_kernel_size=3,
-                        msk_num_feats=64, msk_num_hidden_feats=128, msk_num_layers=6, msk_num_stacks=2),
-        max_steps=12000,
-    ),
-}
-
-
 def train_recipe(name: str) -> dict:
-    """The recipe ``zoo train NAME`` runs (`OVERLAP_RECIPES`); `InputError` naming the known ones otherwise."""
+    """The recipe ``zoo train NAME`` runs (`RECIPES`); `InputError` naming the known ones otherwise."""
     import copy
 
     from zoo.errors import InputError
 
-    if name not in OVERLAP_RECIPES:
-        raise InputError(f"no training recipe named {name!r}; expected one of {sorted(OVERLAP_RECIPES)}")
-    return copy.deepcopy(OVERLAP_RECIPES[name])
+    if name not in RECIPES:
+        raise InputError(f"no training recipe named {name!r}; expected one of {sorted(RECIPES)}")
+    return copy.deepcopy(RECIPES[name])

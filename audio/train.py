@@ -2,7 +2,7 @@
 
     python -m zoo.audio.train mossformer-fsdd2mix [--max-steps N] [--out runs/audio/NAME] [--data DIR] [--resume]
 
-is what ``zoo train mossformer-fsdd2mix`` runs (recipe: `zoo.audio.recipes.OVERLAP_RECIPES`). A run folder
+is what ``zoo train mossformer-fsdd2mix`` runs (recipe: `zoo.audio.recipes.RECIPES`). A run folder
 that already holds ``last.ckpt`` is continued with ``--resume`` (weights, optimiser, schedule and the
 position in the training stream, so it ends where an uninterrupted run would) and refused without it.
 The run validates and checkpoints every ``val_every`` steps, keeps the checkpoint with the best
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 import torch
@@ -114,16 +113,18 @@ def run_training(name: str, *, model=None, recipe: dict | None = None, out: str 
     task = SeparationTask(model, optim=optim)
     batches_per_epoch = max(1, len(dm.train_set) // dm.batch_size)
     val_every = int(val_every or recipe.get("val_every") or batches_per_epoch)
-    callbacks = [_StopAfter(stop_after)] if stop_after else []
+    from lightning.pytorch.callbacks import Timer
+
+    timer = Timer(verbose=False)  # its elapsed time is saved in the checkpoints: a resumed run reports the whole run's
+    callbacks = [timer] + ([_StopAfter(stop_after)] if stop_after else [])
     trainer = make_trainer(
         callbacks=callbacks, max_epochs=-1, max_steps=steps, ckpt_dir=out, monitor="val/si_snri", mode="max",
         gradient_clip_val=recipe.get("gradient_clip_val"), progress_bar=progress, log_every_n_steps=10,
         val_check_interval=min(val_every, batches_per_epoch), num_sanity_val_steps=0,
         reload_dataloaders_every_n_epochs=1,  # the training stream's position follows the epoch (data.py)
     )  # fmt: skip
-    t0 = time.time()
     fit(task, dm, trainer, resume="auto" if resume else None)
-    train_s = time.time() - t0
+    train_s = timer.time_elapsed("train")  # training (with its validations) of the steps kept, across resumes
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     if best and Path(best).is_file():
         state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]

@@ -1,9 +1,9 @@
 """Real-time factor of the registered separators on this CPU: seconds of compute per second of audio.
 
-    python benchmarks/audio_rtf.py [--seconds 10] [--threads 1] [--repeats 3] [--long 60] [--registered] [--paper-size]
+    python benchmarks/audio_rtf.py [--seconds 10] [--threads 1] [--repeats 3] [--long 60] [--paper-size]
 
-For every training recipe (`zoo.audio.recipes.OVERLAP_RECIPES`; ``--registered``: the registered weights'
-recipes instead; random weights: speed does not depend on them) one forward pass over ``--seconds`` of
+For every registered separator's recipe (`zoo.audio.recipes.RECIPES`; random weights: speed does not depend on
+them) one forward pass over ``--seconds`` of
 8 kHz audio in one piece, in eval mode without gradients; the median of ``--repeats`` runs after one
 warm-up. ``--long S`` adds ``model.separate`` of an S-second mixture through the chunked path (10 s
 chunks, 1 s overlap; its RTF and the growth of the process's peak resident memory, meaningful for the
@@ -56,7 +56,6 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--paper-size", action="store_true")
-    p.add_argument("--registered", action="store_true", help="the registered weights' recipes (sparse protocol)")
     p.add_argument("--long", type=float, default=0.0, help="also separate() a mixture this long, in chunks")
     p.add_argument("--only", help="one model (the peak-memory growth is per process: measure one model per run)")
     a = p.parse_args(argv)
@@ -64,11 +63,10 @@ def main(argv=None) -> int:
     torch.manual_seed(0)
 
     from zoo.audio.mossformer import RELEASED_CONFIGS
-    from zoo.audio.recipes import OVERLAP_RECIPES, RECIPES
+    from zoo.audio.recipes import RECIPES
     from zoo.loading import build
 
-    recipes = RECIPES if a.registered else OVERLAP_RECIPES
-    models = {name: (r["architecture"], r["model_args"]) for name, r in recipes.items() if a.only in (None, name)}
+    models = {name: (r["architecture"], r["model_args"]) for name, r in RECIPES.items() if a.only in (None, name)}
     if a.paper_size:
         models["mossformer2 (24x512, released config, 8 kHz)"] = ("mossformer2", dict(RELEASED_CONFIGS["mossformer2-librimix-2spk"]))
     for name, (arch, args) in models.items():

@@ -313,6 +313,23 @@ def test_widgets_carry_the_models_outputs(models, tmp_path):
         widget_examples({"x": 1})
 
 
+def test_add_widget_examples_stores_them_and_renders_the_card(models, tmp_path):
+    import shutil
+
+    from zoo.hub.widgets import widget_examples
+    from zoo.promote import add_widget_examples
+
+    folder = tmp_path / "swin-cifar10"
+    shutil.copytree("hub/models/swin-cifar10", folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["card"].pop("widget", None)
+    (folder / "config.json").write_text(json.dumps(config))
+    got = add_widget_examples(folder)
+    assert got == widget_examples(str(folder)) and [e["example_title"] for e in got][:1] == ["cat"]
+    assert json.loads((folder / "config.json").read_text())["card"]["widget"] == got
+    assert (folder / "examples/cifar10-cat.jpg").is_file() and "example_title: cat" in (folder / "README.md").read_text()
+
+
 def test_a_hub_repo_id_is_loaded_with_from_pretrained(monkeypatch):
     import zoo.hub
 

@@ -60,6 +60,23 @@ def write_model_folder(
     return folder
 
 
+def add_widget_examples(folder: str | os.PathLike) -> list[dict]:
+    """Compute the card's widget examples with the folder's own model (example files go to ``folder/examples``),
+    store them in its config.json and re-render its README.md; returns them. Run after the weights change."""
+    from zoo.hub.card import write_card
+    from zoo.hub.widgets import widget_examples
+    from zoo.io import atomic_write
+
+    folder = Path(folder)
+    examples = widget_examples(str(folder), files_dir=folder)
+    config = json.loads((folder / "config.json").read_text())
+    config.setdefault("card", {})["widget"] = examples
+    with atomic_write(folder / "config.json") as tmp:
+        Path(tmp).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    write_card(folder)
+    return examples
+
+
 def facts_from_entry(entry) -> tuple[dict, dict | None, dict]:
     """``(card, results, training)`` of a `ModelEntry` built by a domain for a finished run."""
     from zoo.hub.pretrained import _card_from_entry, _results_from_entry

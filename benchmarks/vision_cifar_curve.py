@@ -7,7 +7,8 @@ the command started); it stops when the runs' model folders exist. Without ``--w
 table and a figure:
 
     python benchmarks/vision_cifar_curve.py --watch swin-cifar10=2026-12-01T13:49:31Z dinat-cifar10=2026-12-01T13:49:31Z
-    python benchmarks/vision_cifar_curve.py [--curve runs/vision/cifar/curve.jsonl] [--out docs/img/vision_cifar_curve.png]
+    python benchmarks/vision_cifar_curve.py [--curve runs/vision/cifar/curve.jsonl] [--out docs/img/vision_cifar_curve.png] \
+        [--other "LABEL=runs/vision/other/curve.jsonl"]
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ def main(argv=None) -> int:
     p.add_argument("--curve", default="runs/vision/cifar/curve.jsonl")
     p.add_argument("--out", default="docs/img/vision_cifar_curve.png")
     p.add_argument("--every", type=int, default=5, help="table rows: every N-th epoch (and the last)")
+    p.add_argument("--other", action="append", default=[], metavar="LABEL=CURVE",
+                   help="also draw the curves of other runs recorded in CURVE (dashed, labelled LABEL)")
     a = p.parse_args(argv)
     if a.watch:
         watch(a.curve, dict(item.split("=", 1) for item in a.watch))
@@ -82,6 +85,10 @@ def main(argv=None) -> int:
     fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=120)
     for n in names:
         ax.plot([m for _, m, _ in runs[n]], [v for _, _, v in runs[n]], marker=".", label=n)
+    for item in a.other:
+        label, path = item.split("=", 1)
+        for n, rows in sorted(load(path).items()):
+            ax.plot([m for _, m, _ in rows], [v for _, _, v in rows], ls="--", alpha=0.6, label=f"{n} ({label})")
     ax.set_xlabel("wall-clock minutes since `zoo train` started (2-core CPU, 1 thread per run)")
     ax.set_ylabel("held-out top-1 (%)")
     ax.set_ylim(40, 100)

@@ -117,3 +117,40 @@ def test_holdout_disjoint_and_fixed():
     assert (tr.tolist(), val.tolist()) == split_holdout(100, 20, 0)  # the same split as zoo train --val-holdout
     with pytest.raises(InputError, match="holdout must be between 1 and 99"):
         holdout_split(100, 100)
+
+
+def test_a_resumed_run_continues_the_loader_stream(tmp_path):
+    """`zoo.training.make_trainer` tells the loader which epoch starts (`LoaderEpoch`): a run stopped after 2 epochs
+    and resumed from its last.ckpt sees the batches of epoch 3 that an uninterrupted run sees, not epoch 1's again."""
+    import lightning as L
+
+    from zoo.training import make_trainer
+
+    x = torch.randint(0, 256, (16, 3, 8, 8), dtype=torch.uint8)
+    y = torch.arange(16) % 2
+
+    class Spy(L.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+            self.seen = []
+
+        def training_step(self, batch, i):
+            self.seen.append(batch[1].tolist())
+            return (self.w * batch[0].mean()).sum()
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.0)
+
+    def fit(epochs, out, ckpt=None):
+        m = Spy()
+        t = make_trainer(max_epochs=epochs, ckpt_dir=tmp_path / out, monitor=None, logger=False, progress_bar=False,
+                         enable_model_summary=False)
+        t.fit(m, FastLoader(x, y, batch_size=8, seed=5), ckpt_path=ckpt)
+        return m.seen
+
+    whole = fit(3, "whole")
+    first = fit(2, "split")
+    resumed = fit(3, "split", ckpt=str(tmp_path / "split" / "last.ckpt"))
+    assert len(whole) == 6 and first == whole[:4] and resumed == whole[4:]
+    assert whole[4:] != whole[:2]  # epochs differ, so the comparison can fail

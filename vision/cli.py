@@ -315,7 +315,8 @@ def _fast_sets(data: Path, pre: dict, holdout: int | None, seed: int):
     return (x[train_idx], y[train_idx]), (x[val_idx], y[val_idx]), test, classes
 
 
-def _fast_loader(pair, batch_size: int, limit: int | None, seed: int, train: bool, pre: dict):
+def _fast_loader(pair, batch_size: int, limit: int | None, seed: int, train: bool, pre: dict,
+                 channels_last: bool = False):
     from zoo.vision.fastdata import FastLoader
 
     x, y = pair
@@ -323,7 +324,8 @@ def _fast_loader(pair, batch_size: int, limit: int | None, seed: int, train: boo
         keep = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))[:limit].sort().values
         x, y = x[keep], y[keep]
     return FastLoader(x, y, batch_size, shuffle=train, augment=train, seed=seed, drop_last=train,
-                      mean=pre.get("mean", (0.5, 0.5, 0.5)), std=pre.get("std", (0.5, 0.5, 0.5)))
+                      mean=pre.get("mean", (0.5, 0.5, 0.5)), std=pre.get("std", (0.5, 0.5, 0.5)),
+                      channels_last=channels_last)
 
 
 def add_finetune_arguments(p: argparse.ArgumentParser) -> None:
@@ -347,6 +349,8 @@ def add_finetune_arguments(p: argparse.ArgumentParser) -> None:
                    help="hold train/ and test/ in memory as uint8 tensors and augment whole batches in torch "
                         "(random crop of the 4-pixel reflect-padded image + horizontal flip; small images such as CIFAR)")
     p.add_argument("--warmup-steps", type=int, default=None, help="linear warm-up steps (default: min(100, 10%% of the steps))")
+    p.add_argument("--channels-last", action="store_true",
+                   help="train with channels-last weights and inputs (faster convolutions on CPU)")
 
 
 def finetune(args: argparse.Namespace, pretrained: bool = True, model_overrides: dict | None = None,
@@ -420,9 +424,12 @@ def finetune(args: argparse.Namespace, pretrained: bool = True, model_overrides:
     model.config["preprocessing"] = pre
     model.init_preprocessing()
 
+    channels_last = bool(getattr(args, "channels_last", False))
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
     if fast:
-        loaders = [_fast_loader(train_set, args.batch_size, args.limit_train, args.seed, True, pre),
-                   _fast_loader(val_set, 500, args.limit_val, args.seed, False, pre)]
+        loaders = [_fast_loader(train_set, args.batch_size, args.limit_train, args.seed, True, pre, channels_last),
+                   _fast_loader(val_set, 500, args.limit_val, args.seed, False, pre, channels_last)]
     else:
         loaders = [torch.utils.data.DataLoader(_limit(ds, lim, args.seed), batch_size=args.batch_size, shuffle=shuffle,
                                                num_workers=args.workers, drop_last=shuffle)
@@ -449,7 +456,7 @@ def finetune(args: argparse.Namespace, pretrained: bool = True, model_overrides:
     if holdout is not None:
         cmd = f"validation during training ({val_split})"
     if (data / "test").is_dir() and holdout is not None:  # reported once, after selection
-        test = (evaluate_batches(model, _fast_loader(test_set, 500, None, args.seed, False, pre)) if fast else
+        test = (evaluate_batches(model, _fast_loader(test_set, 500, None, args.seed, False, pre, channels_last)) if fast else
                 evaluate(model, _image_folder(args.data, eval_tf, "test"), args.batch_size, args.workers))
         acc["test_top1"], acc["test_images"] = test["top1"], test["images"]
     fields = dict(
@@ -467,13 +474,14 @@ def finetune(args: argparse.Namespace, pretrained: bool = True, model_overrides:
         datasets=(Path(args.data).name,),
     )
     fields.update(entry_fields or {})
+    model.to(memory_format=torch.contiguous_format)  # safetensors stores contiguous tensors
     save_pretrained(model, out, entry=ModelEntry(**fields))
     print(json.dumps({"folder": str(out), **acc}, indent=2))
     return out
 
 
 _TUNABLE = ("epochs", "batch_size", "lr", "weight_decay", "precision", "img_size", "workers", "limit_train",
-            "limit_val", "seed", "val_holdout", "warmup_steps")
+            "limit_val", "seed", "val_holdout", "warmup_steps", "channels_last")
 
 
 @command(COMMANDS, "finetune", add_finetune_arguments)
@@ -494,7 +502,7 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
         if action.dest == "num_classes":
             action.required = False
         if action.dest in ("num_classes", "epochs", "batch_size", "lr", "weight_decay", "precision", "workers",
-                           "val_holdout", "limit_train", "warmup_steps"):
+                           "val_holdout", "limit_train", "warmup_steps", "channels_last"):
             action.default = None
 
 

@@ -215,7 +215,10 @@ class FastLoader:
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def set_epoch(self, epoch: int) -> None:
+        """The next iteration draws epoch ``epoch``'s shuffle and augmentations (`zoo.training.LoaderEpoch` calls
+        it at every epoch start, so a resumed run continues the stream)."""
         self.epoch = epoch
+
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         g = torch.Generator().manual_seed(self.seed + self.epoch)

@@ -9,9 +9,9 @@ A convolutional tokenizer (`zoo.vision.common.ConvStem`, as in CCT) turns the 32
 attention stages after it are the family's own blocks (shifted windows / dilated neighbourhoods through
 `zoo.attention`). 5 000 training images (fixed seed 0) are held out for validation; the checkpoint with the best
 held-out top-1 is kept (``best.ckpt``), and the test set is evaluated once, after selection. The registered
-folder ``hub/models/NAME`` is that model saved in fp16 (`publish`). Measured numbers live in the folder
-(results.json), not here. Pass ``--limit-train 2000 --epochs 1`` for a quick smoke run; ``--resume`` continues
-from ``last.ckpt``.
+folder ``hub/models/NAME`` is that model saved in fp16 (``python -m zoo.vision.publish NAME ...`` measures the
+run and calls `publish`). Measured numbers live in the folder (results.json), not here. Pass ``--limit-train 2000
+--epochs 1`` for a quick smoke run; ``--resume`` continues from ``last.ckpt`` (the augmentation stream included).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ _PRE = {"input_size": [3, 32, 32], "interpolation": "bicubic", "crop_pct": 1.0, 
 # shared by both recipes: 5 000 training images held out for validation/checkpoint selection; train/ and test/
 # held in memory as uint8 tensors with batched random crop (4-pixel reflect padding) + horizontal flip in torch
 # (zoo.vision.fastdata); batch 128, AdamW (lr 2e-3, weight decay 0.05), 700 warm-up steps (2 epochs) then
-# cosine to zero over 40 epochs, label smoothing 0.1, fp32
+# cosine to zero over 40 epochs, label smoothing 0.1, fp32 (NCHW; ``--channels-last`` is faster for DiNAT)
 _ARGS = dict(epochs=40, batch_size=128, lr=2e-3, weight_decay=0.05, warmup_steps=700, precision="32-true",
              val_holdout=5000, workers=0)
 # a convolutional tokenizer (CCT-style): conv3x3/2 (32) -> conv3x3 (64) -> conv3x3/2 (width), BN + GELU, 32 px -> 8x8 tokens
@@ -103,7 +103,8 @@ def entry_for_run(name: str, t: dict | None = None) -> ModelEntry:
         extra={**{k: v for k, v in t.items() if k != "sha256"}, "training_notes": (
             f"Recipe `zoo.vision.recipes.RECIPES[{name!r}]`: AdamW (lr {a['lr']}, weight decay {a['weight_decay']}), "
             f"batch {a['batch_size']}, {a['epochs']} epochs of 45 000 images, {a['warmup_steps']} warm-up steps then "
-            f"cosine to zero, label smoothing 0.1, fp32. Data: the training images held in memory as uint8 tensors, "
+            f"cosine to zero, label smoothing 0.1, fp32{', channels-last' if a.get('channels_last') else ''}. "
+            f"Data: the training images held in memory as uint8 tensors, "
             f"each batch randomly cropped from the 4-pixel reflect-padded images and flipped horizontally in torch "
             f"(`zoo.vision.fastdata`); no colour jitter, RandAugment or mixup. {a['val_holdout']} training images "
             f"(seed 0) are held out: the checkpoint with the best held-out top-1 is kept; held-out top-1 per epoch: "
@@ -120,7 +121,7 @@ for _name in RECIPES:  # weightless recipe entries; a model folder of the same n
     register_model(entry_for_run(_name))
 
 
-def publish(name: str, facts: dict, trained: str | None = None, dtype: str = "float16") -> dict:
+def publish(name: str, facts: dict, trained: str | None = None, dtype: str = "float16", root: str | None = None) -> dict:
     """Write the model folder ``hub/models/NAME`` from the folder ``zoo train`` wrote (fp16 by default), with the
     run's measured ``facts`` (see `entry_for_run`) in its results.json and card.
 
@@ -133,6 +134,7 @@ def publish(name: str, facts: dict, trained: str | None = None, dtype: str = "fl
     from zoo.weights import sha256_file
 
     model = from_pretrained(trained or f"runs/vision/{name}/model")
-    folder = write_entry_folder(model, entry_for_run(name, {**facts, "sha256": None}), dtype=getattr(torch, dtype))
+    folder = write_entry_folder(model, entry_for_run(name, {**facts, "sha256": None}), dtype=getattr(torch, dtype),
+                                root=root)  # root: another models folder than hub/models
     return {"folder": str(folder), "sha256": sha256_file(folder / "model.safetensors"),
             "params": sum(p.numel() for p in model.parameters())}

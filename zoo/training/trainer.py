@@ -66,6 +66,20 @@ def default_loggers(run_dir: str | os.PathLike) -> list[Logger]:
     return loggers
 
 
+class LoaderEpoch(Callback):
+    """Tell training loaders that draw their own shuffles and augmentations (``set_epoch(epoch)``, as
+    `zoo.vision.fastdata.FastLoader`) which epoch starts, so a run resumed from a checkpoint continues their stream
+    instead of restarting it (Lightning does this for samplers only). Added by :func:`make_trainer`."""
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        loaders = trainer.train_dataloader
+        if isinstance(loaders, dict):
+            loaders = list(loaders.values())
+        for loader in loaders if isinstance(loaders, (list, tuple)) else [loaders]:
+            if callable(getattr(loader, "set_epoch", None)):
+                loader.set_epoch(trainer.current_epoch)
+
+
 def make_trainer(
     *,
     max_epochs: int | None = None,
@@ -93,6 +107,7 @@ def make_trainer(
       save_top_k=1, save_last=True)``; ``monitor=None`` keeps only ``last.ckpt``. Without ``ckpt_dir`` no
       checkpoint is written and the default logger is off.
     - ``patience`` given: ``EarlyStopping(monitor, mode=mode, patience=patience)`` (needs ``monitor``).
+    - Always: :class:`LoaderEpoch` (loaders with ``set_epoch`` learn the epoch; exact resumption).
     - ``progress_bar``: Lightning's default bar when True; None (default) shows it only on an interactive
       terminal and not in CI (:func:`progress_bar_default`).
     - ``logger=...`` (default): :func:`default_loggers` under ``ckpt_dir`` (CSV, and TensorBoard when
@@ -109,7 +124,7 @@ def make_trainer(
         raise InputError(f"mode must be 'min' or 'max', got {mode!r}")
     if patience is not None and monitor is None:
         raise InputError("early stopping (patience) needs a monitor metric, got monitor=None")
-    cbs: list[Callback] = list(callbacks)
+    cbs: list[Callback] = [*callbacks, LoaderEpoch()]
     if ckpt_dir is not None:
         ckpt_dir = Path(ckpt_dir)
         ckpt_dir.mkdir(parents=True, exist_ok=True)

@@ -200,15 +200,6 @@ def _set_mode(ds, mode: str) -> None:
     ds.recipes = [(idx, gaps, gain, mode, seed) for idx, gaps, gain, _, seed in ds.recipes]
 
 
-def evaluate_model(model, name: str, data=None, split: str = "test", batch_size: int = 8,
-                   mixtures: int | None = None, per_mixture: bool = False, protocol: str = "sparse") -> dict:  # fmt: skip
-    """The flat result of one condition (``protocol="sparse"``: the registered cards' protocol; used by
-    `zoo.audio.publish` and benchmarks/audio_paired.py): ``{"name", "split", "si_snr", "si_snri", ...}``."""
-    res = evaluate_protocol(model, name, data, protocol, split, mixtures, per_mixture, batch_size)
-    r = next(iter(res["results"].values()))
-    return {"name": name, "split": split, **r}
-
-
 def eval_run(args) -> int:
     data = args.data
     if data is not None and not Path(data).is_dir():

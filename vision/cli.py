@@ -302,7 +302,7 @@ def run_eval(args: argparse.Namespace) -> int:
 def _fast_sets(data: Path, pre: dict, holdout: int | None, seed: int):
     """``(train, val, test, classes)`` as ``(uint8 images, labels)`` tensor pairs (`zoo.vision.fastdata`): val is
     ``val/`` when ``holdout`` is None, else ``holdout`` images of train/ (-1: a tenth), the split of `split_holdout`."""
-    from zoo.vision.fastdata import holdout_split, load_image_folder
+    from zoo.vision.fastdata import load_image_folder
 
     size = tuple(pre.get("input_size", [3, 32, 32])[-2:])
     x, y, classes = load_image_folder(data / "train", None, size)
@@ -310,8 +310,7 @@ def _fast_sets(data: Path, pre: dict, holdout: int | None, seed: int):
     if holdout is None:
         return (x, y), load_image_folder(data / "val", classes, size)[:2], test, classes
     holdout = max(1, len(y) // 10) if holdout < 0 else holdout
-    split_holdout(len(y), holdout, seed)  # the CLI's check of --val-holdout
-    train_idx, val_idx = holdout_split(len(y), holdout, seed)
+    train_idx, val_idx = map(torch.as_tensor, split_holdout(len(y), holdout, seed))  # checks --val-holdout
     return (x[train_idx], y[train_idx]), (x[val_idx], y[val_idx]), test, classes
 
 

@@ -219,7 +219,6 @@ class FastLoader:
         it at every epoch start, so a resumed run continues the stream)."""
         self.epoch = epoch
 
-
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         g = torch.Generator().manual_seed(self.seed + self.epoch)
         self.epoch += 1

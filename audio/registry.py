@@ -54,6 +54,11 @@ def _db(v: float) -> str:
     return f"{v:.2f} dB"
 
 
+def _signed(v: float) -> str:
+    """``+0.14`` / ``-0.30``; a value that rounds to zero keeps its sign with one more digit (``-0.001``)."""
+    return f"{v:+.2f}" if abs(v) >= 0.005 or v == 0 else f"{v:+.3f}"
+
+
 def _both(t: dict) -> str:
     return f"{_db(t['min']['si_snri'])} (min mode) / {_db(t['max']['si_snri'])} (max mode)"
 
@@ -67,8 +72,8 @@ def _comparison(name: str, trained: dict) -> str:
         for m in ("min", "max"):
             d = mine["test"][m]["si_snri"] - base["test"][m]["si_snri"]
             p = paired.get(m)
-            parts.append(f"{d:+.2f} dB in {m} mode" + (
-                f" (mixture by mixture: 95 % interval {p['ci95_db'][0]:+.2f} to {p['ci95_db'][1]:+.2f} dB, better on "
+            parts.append(f"{_signed(d)} dB in {m} mode" + (
+                f" (mixture by mixture: 95 % interval {_signed(p['ci95_db'][0])} to {_signed(p['ci95_db'][1])} dB, better on "
                 f"{100 * p['better_share']:.0f} % of the mixtures)" if p else ""))
         return (f" The identically trained Conv-TasNet baseline (`{BASELINE}`: same steps, data stream, optimiser and "
                 f"seed), measured by the same command, scores {_both(base['test'])} SI-SNRi: this model is "

@@ -83,7 +83,7 @@ def run_training(name: str, *, model=None, recipe: dict | None = None, out: str 
     ``stop_after``: end the fit after this many steps, as an interruption would (the schedule still spans
     ``max_steps``; tests use it to check that resuming continues exactly)."""
     from zoo.loading import build
-    from zoo.training import LAST_CKPT, fit, make_trainer, seed_everything
+    from zoo.training import LAST_CKPT, fit, make_trainer, seed_everything, train_seconds
 
     from .recipes import train_recipe
     from .task import SeparationTask
@@ -113,10 +113,7 @@ def run_training(name: str, *, model=None, recipe: dict | None = None, out: str 
     task = SeparationTask(model, optim=optim)
     batches_per_epoch = max(1, len(dm.train_set) // dm.batch_size)
     val_every = int(val_every or recipe.get("val_every") or batches_per_epoch)
-    from lightning.pytorch.callbacks import Timer
-
-    timer = Timer(verbose=False)  # its elapsed time is saved in the checkpoints: a resumed run reports the whole run's
-    callbacks = [timer] + ([_StopAfter(stop_after)] if stop_after else [])
+    callbacks = [_StopAfter(stop_after)] if stop_after else []
     trainer = make_trainer(
         callbacks=callbacks, max_epochs=-1, max_steps=steps, ckpt_dir=out, monitor="val/si_snri", mode="max",
         gradient_clip_val=recipe.get("gradient_clip_val"), progress_bar=progress, log_every_n_steps=10,
@@ -124,7 +121,7 @@ def run_training(name: str, *, model=None, recipe: dict | None = None, out: str 
         reload_dataloaders_every_n_epochs=1,  # the training stream's position follows the epoch (data.py)
     )  # fmt: skip
     fit(task, dm, trainer, resume="auto" if resume else None)
-    train_s = timer.time_elapsed("train")  # training (with its validations) of the steps kept, across resumes
+    train_s = train_seconds(trainer)  # training (with its validations) of the steps kept, across resumes
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     if best and Path(best).is_file():
         state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
@@ -157,36 +154,23 @@ class _StopAfter:
 
 
 def save_folder(model, name: str, folder: Path, result: dict | None = None) -> None:
-    """Hub-form folder named ``name``, with the test SI-SNRi of ``result`` (each condition) as its results and the
-    recipe as its training facts; falls back to config + safetensors if the card cannot be rendered."""
-    try:
-        from zoo.hub import save_pretrained
+    """Hub-form folder named ``name`` (`zoo.hub.save_pretrained`), with the test SI-SNRi of ``result`` (each
+    condition) as its results and the recipe as its training facts."""
+    from zoo.hub import save_pretrained
 
-        kw = {}
-        if result is not None:
-            test = result["test"]
-            cmd = f"zoo eval {name} --weights {folder}" + ("" if test["protocol"] == "overlap" else " --protocol sparse")
-            metrics = [{"name": metric, "value": r[key], "dataset": "FSDD", "split": "test",
-                        "protocol": f"{test['protocol']}-{mode}" if mode != "sparse" else "sparse", "command": cmd}
-                       for mode, r in test["results"].items()
-                       for metric, key in (("SI-SNRi", "si_snri"), ("SI-SNR", "si_snr"))]  # fmt: skip
-            kw = dict(name=name, datasets=["FSDD"], results={"metrics": metrics},
-                      training={"command": f"zoo train {name} --threads {result['threads']} --no-progress",
-                                "recipe": result.get("recipe"), "steps": result["steps"],
-                                "seconds": result["train_seconds"], "threads": result["threads"]})  # fmt: skip
-        try:
-            save_pretrained(model, folder, **kw)
-        except TypeError:  # an older save_pretrained without these arguments
-            save_pretrained(model, folder)
-    except Exception as exc:  # noqa: BLE001 - the weights must be written even if the card fails
-        from safetensors.torch import save_file
-
-        folder.mkdir(parents=True, exist_ok=True)
-        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(folder / "model.safetensors"))
-        cfg = getattr(model, "config", None)
-        (folder / "config.json").write_text(json.dumps({"architecture": getattr(cfg, "architecture", None),
-                                                        "model_args": getattr(cfg, "model_args", {}),
-                                                        "name": name, "card_error": str(exc)}, indent=2))  # fmt: skip
+    kw = {}
+    if result is not None:
+        test = result["test"]
+        cmd = f"zoo eval {name} --weights {folder}" + ("" if test["protocol"] == "overlap" else " --protocol sparse")
+        metrics = [{"name": metric, "value": r[key], "dataset": "FSDD", "split": "test",
+                    "protocol": f"{test['protocol']}-{mode}" if mode != "sparse" else "sparse", "command": cmd}
+                   for mode, r in test["results"].items()
+                   for metric, key in (("SI-SNRi", "si_snri"), ("SI-SNR", "si_snr"))]  # fmt: skip
+        kw = dict(name=name, datasets=["FSDD"], results={"metrics": metrics},
+                  training={"command": f"zoo train {name} --threads {result['threads']} --no-progress",
+                            "recipe": result.get("recipe"), "steps": result["steps"],
+                            "seconds": result["train_seconds"], "threads": result["threads"]})  # fmt: skip
+    save_pretrained(model, folder, **kw)
 
 
 def main(argv=None) -> int:

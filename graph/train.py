@@ -77,11 +77,12 @@ def _trainer(epochs: int, ckpt_dir: str | None, monitor: str | None, mode: str, 
 def _fit(model, train_ds, val_ds, *, epochs, batch_size, optim, seed, ckpt_dir, resume=None, progress_bar=False, logger=False,
          run_info=None):  # fmt: skip
     """Train ``model`` in place; keeps the weights of the best validation epoch (last epoch without validation).
+    Returns the seconds trained (`zoo.training.train_seconds`: the whole run's, across resumes).
 
     ``ckpt_dir`` keeps ``best.ckpt``/``last.ckpt`` (and with ``logger`` ``logs/version_N/metrics.csv`` and
     ``hparams.yaml``); ``resume="auto"`` continues from its ``last.ckpt``.
     """
-    from zoo.training import fit, seed_everything
+    from zoo.training import fit, seed_everything, train_seconds
 
     seed_everything(seed)
     task = GraphTask(model, optim or OPTIM, run=run_info)
@@ -95,7 +96,7 @@ def _fit(model, train_ds, val_ds, *, epochs, batch_size, optim, seed, ckpt_dir, 
         state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
         task.load_state_dict(state)
     model.eval()
-    return model
+    return train_seconds(trainer)
 
 
 def regression_metrics(pred: np.ndarray, y: np.ndarray) -> dict:
@@ -154,11 +155,10 @@ def train_table(arch: str, table: MoleculeTable, *, split: dict, model_args: dic
     tr, va, te = positions
     fit_normalization(model, table, tr, glob)
     sub = lambda idx: torch.utils.data.Subset(ds, idx.tolist())
-    t0 = time.time()
-    _fit(model, sub(tr), sub(va) if len(va) else None, epochs=epochs, batch_size=batch_size, optim=optim, seed=seed,
+    train_s = _fit(model, sub(tr), sub(va) if len(va) else None, epochs=epochs, batch_size=batch_size, optim=optim, seed=seed,
          ckpt_dir=ckpt_dir, resume=resume, progress_bar=progress_bar, logger=logger, run_info=run_info)  # fmt: skip
     result = {"seed": seed, "split": prep["split"], "n": [len(tr), len(va), len(te)], "featurize_s": t_feat,
-              "train_s": time.time() - t0, "epochs": epochs}  # fmt: skip
+              "train_s": train_s, "epochs": epochs}  # fmt: skip
     for part, idx in (("val", va), ("test", te)):
         if len(idx):
             pred = model.predict_featurised([ds[i] for i in idx])

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -36,7 +35,7 @@ from zoo.medical.data import (
     train_transforms,
 )
 from zoo.medical.infer import predict_logits, segment
-from zoo.training import ZooModule, fit, make_trainer, seed_everything
+from zoo.training import ZooModule, fit, make_trainer, seed_everything, train_seconds
 
 __all__ = ["SegmentationTask", "make_loaders", "train", "evaluate"]
 
@@ -165,7 +164,6 @@ def train(
         check_val_every_n_epoch=max(1, val_every // len(train_dl)), num_sanity_val_steps=0,
         log_every_n_steps=max(1, len(train_dl)), progress_bar=progress, **extra,
     )  # fmt: skip
-    t0 = time.time()
     fit(task, train_dataloaders=train_dl, val_dataloaders=val_dl, trainer=trainer, resume=resume)
     best = trainer.checkpoint_callback.best_model_path
     if best and Path(best).is_file():
@@ -174,7 +172,7 @@ def train(
     model.eval()
     summary = {
         "steps": int(trainer.global_step),
-        "train_seconds": round(time.time() - t0, 1),
+        "train_seconds": round(train_seconds(trainer), 1),  # across resumes
         "best_val_dice": float(trainer.checkpoint_callback.best_model_score or float("nan")),
         "best_checkpoint": str(best),
     }

@@ -25,6 +25,7 @@ from zoo.training import (
     fit,
     make_trainer,
     seed_everything,
+    train_seconds,
 )
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -114,6 +115,26 @@ def test_resume_from_last_checkpoint_is_exact(tmp_path):
     assert best.name.startswith("best") and best.is_file()
     loaded = ddp.Regression.load_from_checkpoint(best)
     assert loaded.optim == check_optim(RESUME_OPTIM)
+
+
+def test_train_seconds_counts_the_whole_run_across_resumes(tmp_path):
+    """make_trainer's Timer is saved in last.ckpt: a resumed run reports the stored time plus its own."""
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        _resume_run(tmp_path, seed=0, callbacks=[Crash(at_epoch=2)])
+    ckpt = torch.load(tmp_path / LAST_CKPT, weights_only=False)
+    (key,) = [k for k in ckpt["callbacks"] if k.startswith("Timer")]
+    ckpt["callbacks"][key]["time_elapsed"]["train"] = 1000.0  # as if the first 2 epochs had taken 1000 s
+    torch.save(ckpt, tmp_path / LAST_CKPT)
+    _, trainer = _resume_run(tmp_path, seed=0)
+    assert trainer.global_step == 16
+    assert 1000.0 < train_seconds(trainer) < 1100.0
+    # a fresh run starts from zero; Trainer(max_time=...) still limits the run (it is that Timer's duration)
+    _, fresh = _resume_run(tmp_path / "fresh", seed=0)
+    assert 0.0 < train_seconds(fresh) < 100.0
+    timed = make_trainer(max_steps=5, max_time={"seconds": 7}, **QUIET)
+    assert [cb._duration for cb in timed.callbacks if isinstance(cb, L.pytorch.callbacks.Timer)] == [7.0]
+    with pytest.raises(InputError, match="needs a trainer with a Timer callback"):
+        train_seconds(L.Trainer(max_steps=1, callbacks=[], logger=False, enable_checkpointing=False))
 
 
 def test_resume_path_errors(tmp_path):

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 import torch
@@ -53,19 +52,18 @@ def make_datamodule(recipe: dict, data_dir: str | None = None) -> ForecastDataMo
 def fit(model, dm: ForecastDataModule, recipe: dict, run_dir: Path, log_every: int = 50) -> dict:
     """Lightning fit with early stopping on val MSE (progress bar on a terminal only); loads the best weights back into ``model``."""
     from zoo.training import fit as zoo_fit
-    from zoo.training import make_trainer
+    from zoo.training import make_trainer, train_seconds
 
     task = ForecastTask(model, lr=recipe["lr"], features=recipe["features"], lr_decay=recipe.get("lr_decay", 0.5),
                         weight_decay=recipe.get("weight_decay", 0.0))
     trainer = make_trainer(max_epochs=recipe["max_epochs"], ckpt_dir=run_dir, monitor="val/mse", mode="min",
                            patience=recipe["patience"], progress_bar=None, log_every_n_steps=log_every,
                            enable_model_summary=False, num_sanity_val_steps=0)
-    t0 = time.time()
     zoo_fit(task, datamodule=dm, trainer=trainer, resume="auto")  # resumes runs/<name>/last.ckpt after a cut
     ckpt = trainer.checkpoint_callback
     best = torch.load(ckpt.best_model_path, map_location="cpu", weights_only=False)["state_dict"]
     task.load_state_dict(best)
-    return {"fit_seconds": time.time() - t0, "epochs_run": trainer.current_epoch,
+    return {"fit_seconds": train_seconds(trainer), "epochs_run": trainer.current_epoch,
             "best_val_mse": float(ckpt.best_model_score), "best_epoch": _best_epoch(run_dir)}
 
 

@@ -4,7 +4,8 @@
   ``{stage}/loss`` and torchmetrics logging).
 - :func:`make_trainer` — ``lightning.Trainer`` with checkpointing (``best.ckpt`` + ``last.ckpt``), early
   stopping, progress bar (on a terminal, off in CI), CSV (+ TensorBoard) logging; :func:`fit` — ``trainer.fit``
-  resuming from ``last.ckpt``; :func:`finetune` — a run in a folder the user names, resumed on request.
+  resuming from ``last.ckpt``; :func:`finetune` — a run in a folder the user names, resumed on request;
+  :func:`train_seconds` — the run's training time, across resumes.
 - :mod:`zoo.training.cli` — ``LightningCLI`` for every zoo task (``zoo fit --config my.yaml``), models by zoo name.
 - :mod:`zoo.training.data` — ``DatasetDataModule`` over datasets given as objects or by class path in a config
   (each domain's task module holds its LightningModule, e.g. ``zoo.vision.task.ClassificationTask``).
@@ -41,6 +42,7 @@ from zoo.training.trainer import (
     progress_bar_default,
     resolve_resume,
     restore_best,
+    train_seconds,
 )
 
 __all__ = [
@@ -62,4 +64,5 @@ __all__ = [
     "resolve_resume",
     "restore_best",
     "seed_everything",
+    "train_seconds",
 ]

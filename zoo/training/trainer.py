@@ -35,6 +35,7 @@ from lightning.pytorch.callbacks import (
     EarlyStopping,
     LearningRateMonitor,
     ModelCheckpoint,
+    Timer,
 )
 from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger
 
@@ -107,7 +108,9 @@ def make_trainer(
       save_top_k=1, save_last=True)``; ``monitor=None`` keeps only ``last.ckpt``. Without ``ckpt_dir`` no
       checkpoint is written and the default logger is off.
     - ``patience`` given: ``EarlyStopping(monitor, mode=mode, patience=patience)`` (needs ``monitor``).
-    - Always: :class:`LoaderEpoch` (loaders with ``set_epoch`` learn the epoch; exact resumption).
+    - Always: :class:`LoaderEpoch` (loaders with ``set_epoch`` learn the epoch; exact resumption), and a
+      ``Timer`` (Lightning's; ``max_time`` given: it is that limit), saved in the checkpoints, so that
+      :func:`train_seconds` is the training time of the whole run across resumes.
     - ``progress_bar``: Lightning's default bar when True; None (default) shows it only on an interactive
       terminal and not in CI (:func:`progress_bar_default`).
     - ``logger=...`` (default): :func:`default_loggers` under ``ckpt_dir`` (CSV, and TensorBoard when
@@ -125,6 +128,8 @@ def make_trainer(
     if patience is not None and monitor is None:
         raise InputError("early stopping (patience) needs a monitor metric, got monitor=None")
     cbs: list[Callback] = [*callbacks, LoaderEpoch()]
+    if not any(isinstance(cb, Timer) for cb in cbs):  # Trainer(max_time=...) would add one; ours also times
+        cbs.append(Timer(duration=trainer_kwargs.pop("max_time", None), interval="step", verbose=False))
     if ckpt_dir is not None:
         ckpt_dir = Path(ckpt_dir)
         ckpt_dir.mkdir(parents=True, exist_ok=True)
@@ -162,6 +167,21 @@ def make_trainer(
         default_root_dir=str(ckpt_dir) if ckpt_dir is not None else None,
         **trainer_kwargs,
     )
+
+
+def train_seconds(trainer: L.Trainer) -> float:
+    """Seconds the run has trained (its fit loops, their validations included), across resumes: the ``Timer``
+    that :func:`make_trainer` adds keeps its time in the checkpoints. ``trainer`` must come from ``make_trainer``
+    (or hold a ``Timer``)::
+
+        trainer = make_trainer(max_epochs=10, ckpt_dir="runs/my")
+        fit(module, datamodule, trainer)      # resumes runs/my/last.ckpt when it exists
+        train_seconds(trainer)                # this fit's time plus the time stored in last.ckpt
+    """
+    timers = [cb for cb in trainer.callbacks if isinstance(cb, Timer)]
+    if not timers:
+        raise InputError("train_seconds needs a trainer with a Timer callback (make_trainer adds one); got none")
+    return float(timers[0].time_elapsed("train"))
 
 
 def resolve_resume(trainer: L.Trainer, resume: str | os.PathLike | None = "auto") -> str | None:

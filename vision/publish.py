@@ -61,7 +61,8 @@ def measure(name: str, run: Path, data: Path, start: datetime, end: datetime, su
     half.load_state_dict({k: v.half().float() if v.is_floating_point() else v for k, v in half.state_dict().items()})
     minutes = (end - start).total_seconds() / 60
     h, m = divmod(round(minutes), 60)
-    where = "one thread, while the other CIFAR-10 recipe trained on the machine's second core"
+    where = ("one thread, while the other CIFAR-10 recipe trained on the machine's second core"
+             if recipe["threads"] == 1 else f"{recipe['threads']} threads: the whole machine, no other training")
     return dict(
         params=sum(p.numel() for p in model.parameters()),
         test_top1=top1(half, test), test_top1_fp32=top1(model, test), test_top1_tta=top1(half, test, "flip"),

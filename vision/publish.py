@@ -73,7 +73,7 @@ def measure(name: str, run: Path, data: Path, start: datetime, end: datetime, su
     )
 
 
-def pinned_predictions(name: str, data: Path) -> tuple[list[int], int]:
+def pinned_predictions(name: str, data: str | Path) -> tuple[list[int], int]:
     """``zoo.load(name)``'s classes for the first 3 test images of each class (sorted by file name), and how many
     are right."""
     import zoo
@@ -81,7 +81,7 @@ def pinned_predictions(name: str, data: Path) -> tuple[list[int], int]:
     from .cli import open_image
     from .recipes import CIFAR_CLASSES
 
-    images, labels = [], []
+    images, labels, data = [], [], Path(data)
     for c, cname in enumerate(CIFAR_CLASSES):
         for path in sorted((data / "test" / cname).iterdir())[:3]:
             images.append(open_image(path))

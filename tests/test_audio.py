@@ -672,7 +672,9 @@ def test_registered_separators_have_weights_metrics_and_a_baseline_comparison():
             assert paired == paired_difference(TRAINED[n]["si_snri_per_mixture"][mode], base["si_snri_per_mixture"][mode])
             diff = TRAINED[n]["test"][mode]["si_snri"] - base["test"][mode]["si_snri"]
             assert paired["mixtures"] == 300 and abs(paired["mean_db"] - diff) < 2e-3
-            assert f"95 % interval {paired['ci95_db'][0]:+.2f} to {paired['ci95_db'][1]:+.2f} dB" in desc
+            lo, hi = (f"{v:+.2f}" if abs(v) >= 0.005 else f"{v:+.3f}" for v in paired["ci95_db"])  # -0.001, not -0.00
+            assert f"95 % interval {lo} to {hi} dB" in desc
+    assert "95 % interval -0.001 to +0.28 dB" in get_entry("mossformer2-fsdd2mix").description
 
 
 def test_paired_difference_pinned_and_errors():

@@ -155,8 +155,9 @@ def train_table(arch: str, table: MoleculeTable, *, split: dict, model_args: dic
     tr, va, te = positions
     fit_normalization(model, table, tr, glob)
     sub = lambda idx: torch.utils.data.Subset(ds, idx.tolist())
-    train_s = _fit(model, sub(tr), sub(va) if len(va) else None, epochs=epochs, batch_size=batch_size, optim=optim, seed=seed,
-         ckpt_dir=ckpt_dir, resume=resume, progress_bar=progress_bar, logger=logger, run_info=run_info)  # fmt: skip
+    train_s = _fit(model, sub(tr), sub(va) if len(va) else None, epochs=epochs, batch_size=batch_size, optim=optim,
+                   seed=seed, ckpt_dir=ckpt_dir, resume=resume, progress_bar=progress_bar, logger=logger,
+                   run_info=run_info)  # fmt: skip
     result = {"seed": seed, "split": prep["split"], "n": [len(tr), len(va), len(te)], "featurize_s": t_feat,
               "train_s": train_s, "epochs": epochs}  # fmt: skip
     for part, idx in (("val", va), ("test", te)):

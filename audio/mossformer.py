@@ -51,6 +51,23 @@ __all__ = [
 # ConvFFN convolves through `depthwise_conv_fft` on CPU from this kernel length on: faster there for long kernels,
 # slower for the released models' 17 (benchmarks/audio_dwconv.py measures both; set it to 0 / a huge value to force one)
 FFT_MIN_KERNEL = 33
+# Shorter depthwise / grouped convolutions (ConvFFN below FFT_MIN_KERNEL, the FSMN memory) run on CPU as conv2d on a
+# channels-last ``[B, C, 1, T]`` view of the ``[B, T, C]`` features: no transposing copy, and oneDNN's channels-last
+# depthwise kernels; equal outputs (benchmarks/audio_dwconv.py measures both; False forces nn.Conv1d)
+CHANNELS_LAST_CONV = True
+
+
+def _channels_last_path(x: Tensor) -> bool:
+    return CHANNELS_LAST_CONV and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
+
+
+def conv1d_channels_last(x: Tensor, weight: Tensor, padding: int, dilation: int = 1, groups: int = 1) -> Tensor:
+    """``F.conv1d(x, weight, padding=padding, dilation=dilation, groups=groups)`` for ``x`` ``[B, C, T]`` (best a
+    transposed view of ``[B, T, C]``), computed as conv2d on the channels-last ``[B, C, 1, T]`` view. Returns
+    ``[B, C_out, T_out]`` whose memory is ``[B, T_out, C_out]`` (``.transpose(1, 2)`` of it is contiguous)."""
+    x4 = x.unsqueeze(2).contiguous(memory_format=torch.channels_last)  # no copy for a transposed [B, T, C] view
+    y = F.conv2d(x4, weight.unsqueeze(2), padding=(0, padding), dilation=(1, dilation), groups=groups)
+    return y.squeeze(2)
 
 
 # ------------------------------------------------------------------------------------------ blocks
@@ -79,8 +96,11 @@ class ConvFFN(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         h = F.silu(self.fc(self.norm(x)))
-        if self.dwconv.kernel_size[0] >= FFT_MIN_KERNEL and h.device.type == "cpu" and h.dtype in (torch.float32, torch.float64):
+        k, cpu = self.dwconv.kernel_size[0], h.device.type == "cpu" and h.dtype in (torch.float32, torch.float64)
+        if k >= FFT_MIN_KERNEL and cpu:
             h = h + depthwise_conv_fft(h, self.dwconv.weight)
+        elif _channels_last_path(h):
+            h = h + conv1d_channels_last(h.transpose(1, 2), self.dwconv.weight, k // 2, groups=h.shape[-1]).transpose(1, 2)
         else:
             h = h + self.dwconv(h.transpose(1, 2)).transpose(1, 2)
         return self.drop(h)
@@ -179,11 +199,23 @@ class DilatedDenseConv(nn.Module):
         self.acts = nn.ModuleList(nn.PReLU(channels) for _ in range(depth))
 
     def forward(self, x: Tensor) -> Tensor:
+        if _channels_last_path(x):
+            return self._forward_channels_last(x)
         skip = x
         for conv, norm, act in zip(self.convs, self.norms, self.acts):
             out = act(norm(conv(skip)))
             skip = torch.cat((out, skip), dim=1)
         return out
+
+    def _forward_channels_last(self, x: Tensor) -> Tensor:
+        """The same computation on channels-last ``[B, C, 1, T]`` tensors (see `conv1d_channels_last`)."""
+        skip = x.unsqueeze(2).contiguous(memory_format=torch.channels_last)
+        for conv, norm, act in zip(self.convs, self.norms, self.acts):
+            out = F.conv2d(skip, conv.weight.unsqueeze(2), padding=(0, conv.padding[0]), dilation=(1, conv.dilation[0]),
+                           groups=conv.groups)  # fmt: skip
+            out = act(F.instance_norm(out, weight=norm.weight, bias=norm.bias, eps=norm.eps))
+            skip = torch.cat((out, skip), dim=1)
+        return out.squeeze(2)
 
 
 class DilatedFSMN(nn.Module):

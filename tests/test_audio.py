@@ -16,6 +16,7 @@ from zoo.audio import ConvTasNetSeparator, MossFormer
 from zoo.audio.api import SeparatorMixin, read_audio
 from zoo.audio.mossformer import (
     DilatedDenseConv,
+    conv1d_channels_last,
     convert_clearvoice,
     convert_modelscope_mossformer,
     convert_mossformer2_standalone,
@@ -89,6 +90,45 @@ def test_depthwise_conv_fft_equals_conv1d_values_and_gradients(t, k):
     g = torch.randn_like(ref)
     for a, b in zip(torch.autograd.grad(out, (x, w), g), torch.autograd.grad(ref, (x, w), g)):
         torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-10)
+
+
+@pytest.mark.parametrize("c_in, c_out, groups, k, dilation", [(12, 12, 12, 17, 1), (12, 6, 6, 19, 2), (8, 4, 4, 3, 4)])
+def test_conv1d_channels_last_equals_conv1d_values_and_gradients(c_in, c_out, groups, k, dilation):
+    torch.manual_seed(0)
+    x = torch.randn(3, 40, c_in, dtype=torch.float64).transpose(1, 2).requires_grad_()  # [B, C, T] view, as in the model
+    w = torch.randn(c_out, c_in // groups, k, dtype=torch.float64, requires_grad=True)
+    pad = dilation * (k // 2)
+    ref = torch.nn.functional.conv1d(x, w, padding=pad, dilation=dilation, groups=groups)
+    out = conv1d_channels_last(x, w, pad, dilation, groups)
+    assert out.shape == ref.shape == (3, c_out, 40) and out.transpose(1, 2).is_contiguous()
+    torch.testing.assert_close(out, ref, atol=1e-10, rtol=1e-10)
+    g = torch.randn_like(ref)
+    for a, b in zip(torch.autograd.grad(out, (x, w), g), torch.autograd.grad(ref, (x, w), g)):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-10)
+
+
+def test_mossformer2_trains_identically_through_channels_last_and_conv1d_paths(monkeypatch):
+    import zoo.audio.mossformer as mf
+
+    torch.manual_seed(0)
+    m = MossFormer(**TINY, fsmn=True).double()  # ConvFFN kernel 17 and the FSMN memory both take the path
+    x = torch.randn(2, 400, dtype=torch.float64) * 0.1
+    calls = []
+    monkeypatch.setattr(mf, "conv1d_channels_last", lambda *a, **k: calls.append("ffn") or conv1d_channels_last(*a, **k))
+    dense = mf.DilatedDenseConv._forward_channels_last
+    monkeypatch.setattr(mf.DilatedDenseConv, "_forward_channels_last", lambda s, x: calls.append("fsmn") or dense(s, x))
+    results = {}
+    for flag in (True, False):
+        monkeypatch.setattr(mf, "CHANNELS_LAST_CONV", flag)
+        m.zero_grad()
+        y = m(x)
+        y.square().mean().backward()
+        results[flag] = (y.detach(), [p.grad.clone() for p in m.parameters()])
+    # per layer: three ConvFFNs of the attention layer, then the FSMN block's two and its memory
+    assert calls == ["ffn"] * 5 + ["fsmn"] + ["ffn"] * 5 + ["fsmn"]
+    torch.testing.assert_close(results[True][0], results[False][0], atol=1e-12, rtol=1e-10)
+    for a, b in zip(results[True][1], results[False][1]):
+        torch.testing.assert_close(a, b, atol=1e-12, rtol=1e-10)
 
 
 def test_long_conv_kernel_model_gives_the_same_output_through_fft_and_direct_paths(monkeypatch):

@@ -89,7 +89,7 @@ def main(argv=None) -> int:
         label, path = item.split("=", 1)
         for n, rows in sorted(load(path).items()):
             ax.plot([m for _, m, _ in rows], [v for _, _, v in rows], ls="--", alpha=0.6, label=f"{n} ({label})")
-    ax.set_xlabel("wall-clock minutes since `zoo train` started (2-core CPU; swin-cifar10: 2 threads, others: 1 each)")
+    ax.set_xlabel("wall-clock minutes since `zoo train` started (solid: 2 threads, dashed: 1 each)")
     ax.set_ylabel("held-out top-1 (%)")
     ax.set_ylim(40, 100)
     ax.grid(alpha=0.3)

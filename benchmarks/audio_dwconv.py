@@ -71,34 +71,42 @@ def bench_op(k: int, repeats: int) -> dict:
             "speedup": round(td / tf, 2), "max_abs_diff": diff}  # fmt: skip
 
 
-def bench_step(k: int, repeats: int) -> dict:
+def step_paths(model_args: dict, samples: int, paths: dict, repeats: int) -> tuple[dict, dict]:
+    """Median seconds of one training step (batch 4 of ``samples``, forward, loss, backward, Adam) and the loss
+    before any step, for each path: ``{label: (FFT_MIN_KERNEL, CHANNELS_LAST_CONV)}``; the same weights for all."""
     import zoo.audio.mossformer as mf
-    from zoo.audio.recipes import RECIPES
 
     torch.manual_seed(0)
-    model = mf.MossFormer(**dict(RECIPES["mossformer-fsdd2mix"]["model_args"], conv_kernel=k))
+    model = mf.MossFormer(**model_args)
     opt = torch.optim.Adam(model.parameters(), 1e-3)
-    mix = torch.randn(4, 8000) * 0.1
+    mix = torch.randn(4, samples) * 0.1
 
     def step():
         opt.zero_grad()
         model(mix).square().mean().backward()
         opt.step()
 
-    # (FFT_MIN_KERNEL, CHANNELS_LAST_CONV) forcing each path
-    paths = {"direct": (10**9, False), "channels_last": (10**9, True), "fft": (0, False)}
     losses, times = {}, {}
     saved = mf.FFT_MIN_KERNEL, mf.CHANNELS_LAST_CONV
     try:
-        for label, (threshold, cl) in paths.items():  # same weights for all: before any optimizer step
-            mf.FFT_MIN_KERNEL, mf.CHANNELS_LAST_CONV = threshold, cl
+        for label, setting in paths.items():  # before any optimizer step
+            mf.FFT_MIN_KERNEL, mf.CHANNELS_LAST_CONV = setting
             with torch.no_grad():
                 losses[label] = model(mix).square().mean().item()
-        for label, (threshold, cl) in paths.items():
-            mf.FFT_MIN_KERNEL, mf.CHANNELS_LAST_CONV = threshold, cl
+        for label, setting in paths.items():
+            mf.FFT_MIN_KERNEL, mf.CHANNELS_LAST_CONV = setting
             times[label] = timed(step, repeats)
     finally:
         mf.FFT_MIN_KERNEL, mf.CHANNELS_LAST_CONV = saved
+    return times, losses
+
+
+def bench_step(k: int, repeats: int) -> dict:
+    from zoo.audio.recipes import RECIPES
+
+    args = dict(RECIPES["mossformer-fsdd2mix"]["model_args"], conv_kernel=k)
+    paths = {"direct": (10**9, False), "channels_last": (10**9, True), "fft": (0, False)}
+    times, losses = step_paths(args, 8000, paths, repeats)
     return {"part": "step", "kernel": k, **{f"{lb}_s": round(t, 3) for lb, t in times.items()},
             "speedup_fft": round(times["direct"] / times["fft"], 2),
             "speedup_channels_last": round(times["direct"] / times["channels_last"], 2),
@@ -138,30 +146,11 @@ def bench_cl_step(name: str, repeats: int) -> dict:
     import zoo.audio.mossformer as mf
     from zoo.audio.recipes import RECIPES
 
-    torch.manual_seed(0)
-    model = mf.MossFormer(**RECIPES[name]["model_args"])
-    opt = torch.optim.Adam(model.parameters(), 1e-3)
-    mix = torch.randn(4, 16000) * 0.1
-
-    def step():
-        opt.zero_grad()
-        model(mix).square().mean().backward()
-        opt.step()
-
-    losses, times = {}, {}
-    saved = mf.CHANNELS_LAST_CONV
-    try:
-        for flag in (False, True):  # same weights for both: before any optimizer step
-            mf.CHANNELS_LAST_CONV = flag
-            with torch.no_grad():
-                losses[flag] = model(mix).square().mean().item()
-        for flag in (False, True):
-            mf.CHANNELS_LAST_CONV = flag
-            times[flag] = timed(step, repeats)
-    finally:
-        mf.CHANNELS_LAST_CONV = saved
-    return {"part": "cl-step", "recipe": name, "direct_s": round(times[False], 3), "channels_last_s": round(times[True], 3),
-            "speedup": round(times[False] / times[True], 2), "loss_direct": losses[False], "loss_channels_last": losses[True]}  # fmt: skip
+    fft = mf.FFT_MIN_KERNEL  # the model's own choice of FFT; only the channels-last switch changes
+    times, losses = step_paths(RECIPES[name]["model_args"], 16000, {"direct": (fft, False), "cl": (fft, True)}, repeats)
+    return {"part": "cl-step", "recipe": name, "direct_s": round(times["direct"], 3),
+            "channels_last_s": round(times["cl"], 3), "speedup": round(times["direct"] / times["cl"], 2),
+            "loss_direct": losses["direct"], "loss_channels_last": losses["cl"]}
 
 
 def main(argv=None) -> int:

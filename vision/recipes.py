@@ -1,7 +1,7 @@
 """From-scratch CIFAR-10 recipes; ``zoo train NAME`` runs exactly what is written here.
 
 Each recipe names the threads its registered weights were trained with (``RECIPES[NAME]["threads"]``): each
-model had the whole 2-core machine (two threads, nothing else training, channels-last; Swin 60 epochs, DiNAT 70):
+model had the whole 2-core machine (two threads, nothing else training, channels-last; Swin 72 epochs, DiNAT 70):
 
     zoo train swin-cifar10  --data ../shared/data/vision/cifar10 --threads 2 --out runs/vision/swin-cifar10
     zoo train dinat-cifar10 --data ../shared/data/vision/cifar10 --threads 2 --out runs/vision/dinat-cifar10
@@ -40,8 +40,8 @@ RECIPES = {
         # conv tokenizer -> 8x8 tokens of width 64; Swin stages at 8x8 (windows of 4, shifted by 2) and 4x4
         "model_args": dict(img_size=32, patch_size=4, window_size=4, embed_dim=64, depths=[2, 2], num_heads=[2, 4],
                            stem_widths=_STEM, num_classes=10, drop_path_rate=0.0),
-        # the whole machine for one model: both cores (``--threads 2``), channels-last, 60 epochs
-        "args": dict(_ARGS, epochs=60, channels_last=True),
+        # the whole machine for one model: both cores (``--threads 2``), channels-last, 72 epochs
+        "args": dict(_ARGS, epochs=72, channels_last=True),
         "threads": 2,
         "num_classes": 10,
         "fast_data": True,

@@ -79,10 +79,10 @@ class CountSteps(L.Callback):
 RESUME_OPTIM = {"optimizer": "adam", "lr": 0.05, "scheduler": "cosine", "warmup_steps": 3, "min_lr": 1e-3}
 
 
-def _resume_run(ckpt_dir, seed, callbacks=()):
+def _resume_run(ckpt_dir, seed, callbacks=(), **kw):
     seed_everything(0)
     module = ddp.Regression(RESUME_OPTIM, seed=seed)
-    trainer = make_trainer(max_epochs=4, ckpt_dir=ckpt_dir, callbacks=callbacks, **QUIET)
+    trainer = make_trainer(max_epochs=4, ckpt_dir=ckpt_dir, callbacks=callbacks, **QUIET, **kw)
     train_dl = DataLoader(ddp.make_data(32, 1), batch_size=8, shuffle=False)
     val_dl = DataLoader(ddp.make_data(16, 2), batch_size=8, shuffle=False)
     fit(module, trainer=trainer, train_dataloaders=train_dl, val_dataloaders=val_dl)
@@ -115,6 +115,21 @@ def test_resume_from_last_checkpoint_is_exact(tmp_path):
     assert best.name.startswith("best") and best.is_file()
     loaded = ddp.Regression.load_from_checkpoint(best)
     assert loaded.optim == check_optim(RESUME_OPTIM)
+
+
+def test_last_checkpoint_is_written_when_the_monitored_value_does_not_improve(tmp_path):
+    """mode="max" on a falling val/loss: only epoch 0 is 'best', yet last.ckpt follows every epoch, so a
+    crash in epoch 2 resumes at step 8 (Lightning's save_last alone would leave it at step 4)."""
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        _resume_run(tmp_path, seed=0, callbacks=[Crash(at_epoch=2)], mode="max")
+    assert torch.load(tmp_path / "best.ckpt", weights_only=False)["global_step"] == 4
+    assert torch.load(tmp_path / LAST_CKPT, weights_only=False)["global_step"] == 8
+    assert sorted(p.name for p in tmp_path.glob("*.ckpt")) == ["best.ckpt", LAST_CKPT]
+    counter = CountSteps()
+    _, trainer = _resume_run(tmp_path, seed=0, callbacks=[counter], mode="max")
+    assert counter.steps == 8 and trainer.global_step == 16
+    assert Path(trainer.checkpoint_callback.best_model_path).name == "best.ckpt"
+    assert torch.load(tmp_path / LAST_CKPT, weights_only=False)["global_step"] == 16
 
 
 def test_train_seconds_counts_the_whole_run_across_resumes(tmp_path):

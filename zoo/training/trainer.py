@@ -13,7 +13,7 @@ Example::
     trainer = finetune(task, datamodule, out="runs/ft", max_steps=1000, resume=True)  # continue it
 
 Files under ``ckpt_dir`` (the run directory): ``best.ckpt`` (best by ``monitor``; ``best-v1.ckpt`` etc. if a
-fresh, non-resumed run finds an old one), ``last.ckpt`` (end of every epoch, after validation),
+fresh, non-resumed run finds an old one), ``last.ckpt`` (after every validation, improved or not; end of epoch without validation),
 ``logs/version_N/metrics.csv`` and ``logs/version_N/hparams.yaml`` (CSVLogger), and TensorBoard event files
 in ``tb/version_N/`` when ``tensorboard`` is installed. Lightning writes checkpoints in one piece.
 """
@@ -105,8 +105,11 @@ def make_trainer(
     """Build a ``lightning.Trainer`` with the zoo's callbacks.
 
     - ``ckpt_dir`` given: ``ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=monitor, mode=mode,
-      save_top_k=1, save_last=True)``; ``monitor=None`` keeps only ``last.ckpt``. Without ``ckpt_dir`` no
-      checkpoint is written and the default logger is off.
+      save_top_k=1)`` and a second ``ModelCheckpoint`` that rewrites ``last.ckpt`` at every validation (end of
+      epoch without validation), whether or not the monitored value improved: Lightning's ``save_last=True``
+      writes it only when a best checkpoint is written, so a resumed run would repeat every step since the
+      last improvement. ``monitor=None`` keeps the latest checkpoint and ``last.ckpt``. Without ``ckpt_dir``
+      no checkpoint is written and the default logger is off.
     - ``patience`` given: ``EarlyStopping(monitor, mode=mode, patience=patience)`` (needs ``monitor``).
     - Always: :class:`LoaderEpoch` (loaders with ``set_epoch`` learn the epoch; exact resumption), and a
       ``Timer`` (Lightning's; ``max_time`` given: it is that limit), saved in the checkpoints, so that
@@ -133,12 +136,14 @@ def make_trainer(
     if ckpt_dir is not None:
         ckpt_dir = Path(ckpt_dir)
         ckpt_dir.mkdir(parents=True, exist_ok=True)
-        cbs.append(
-            ModelCheckpoint(
-                dirpath=ckpt_dir, filename="best" if monitor else "epoch{epoch}-step{step}",
-                monitor=monitor, mode=mode, save_top_k=1, save_last=True, auto_insert_metric_name=False,
-            )  # fmt: skip
-        )
+        if monitor:  # best by the monitor, and last.ckpt at every checkpoint event, improved or not
+            cbs.append(ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=monitor, mode=mode, save_top_k=1,
+                                       auto_insert_metric_name=False))  # fmt: skip
+            cbs.append(ModelCheckpoint(dirpath=ckpt_dir, filename=Path(LAST_CKPT).stem, save_top_k=1,
+                                       enable_version_counter=False))  # fmt: skip
+        else:
+            cbs.append(ModelCheckpoint(dirpath=ckpt_dir, filename="epoch{epoch}-step{step}", save_top_k=1,
+                                       save_last=True, auto_insert_metric_name=False))  # fmt: skip
     if patience is not None:
         cbs.append(EarlyStopping(monitor=monitor, mode=mode, patience=int(patience)))
     if progress_bar is None:

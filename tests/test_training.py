@@ -477,6 +477,23 @@ def test_cli_fit_forecasting_config_and_resume(tmp_path, monkeypatch):
     epoch = rows[0].split(",").index("epoch")
     assert {r.split(",")[epoch] for r in rows[1:]} == {"1"}  # epoch 0 was not run again
 
+    # the config's last.ckpt follows every validation even when val/mse does not improve (as if the best so far
+    # were unbeatable, for the best checkpoint and early stopping alike): a crash at the start of epoch 3 leaves
+    # last.ckpt at step 6, not at the best checkpoint's step
+    last = torch.load(ckpts / "last.ckpt", weights_only=False)
+    for key, state in last["callbacks"].items():
+        if key.startswith("ModelCheckpoint") and state["monitor"] == "val/mse":
+            state["best_model_score"] = torch.tensor(-1.0)
+        if key.startswith("EarlyStopping"):
+            state.update(best_score=torch.tensor(-1.0), wait_count=0)
+    torch.save(last, ckpts / "last.ckpt")
+    crash = json.dumps({"class_path": "tests.test_training.Crash", "init_args": {"at_epoch": 3}})
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        _cli_fit(tmp_path, "timeseries.yaml", "--trainer.max_epochs", "4", "--ckpt_path", "last",
+                 f"--trainer.callbacks+={crash}")  # fmt: skip
+    assert torch.load(ckpts / "last.ckpt", weights_only=False)["global_step"] == 6
+    assert torch.load(ckpts / "best.ckpt", weights_only=False)["global_step"] <= 4
+
 
 @pytest.mark.parametrize("domain,needs,extra", [
     ("vision", ("vision", "cifar10"), ["--data.batch_size", "4"]),

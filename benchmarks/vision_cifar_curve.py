@@ -2,7 +2,7 @@
 
 While ``zoo train swin-cifar10`` / ``zoo train dinat-cifar10`` run (started at the times given), ``--watch`` appends
 one line per finished epoch to ``runs/vision/cifar/curve.jsonl`` (``name``, ``epoch``, ``val_acc``, ``seen_utc``: when
-the epoch's validation appeared in ``runs/vision/NAME/logs/version_0/metrics.csv``, checked every 20 s; ``start``: when
+the epoch's validation appeared in ``runs/vision/NAME/logs/version_*/metrics.csv``, checked every 20 s; ``start``: when
 the command started); it stops when the runs' model folders exist. Without ``--watch`` the lines become a markdown
 table and a figure:
 
@@ -37,13 +37,20 @@ def watch(curve: str, runs: dict[str, str]) -> None:
     import csv
     import os
     import time
+    from pathlib import Path
 
     seen: dict[str, set] = {n: set() for n in runs}
+    for line in open(curve) if os.path.exists(curve) else []:  # a restarted watcher keeps the epochs it saw
+        d = json.loads(line)
+        if runs.get(d["name"]) == d["start"]:
+            seen[d["name"]].add(str(d["epoch"]))
     with open(curve, "a") as out:
         while True:
             for name, start in runs.items():
-                path = f"runs/vision/{name}/logs/version_0/metrics.csv"
-                for row in csv.DictReader(open(path)) if os.path.exists(path) else []:
+                # a resumed run logs to version_1, version_2, ... after version_0
+                paths = sorted(Path(f"runs/vision/{name}/logs").glob("version_*/metrics.csv"),
+                               key=lambda f: int(f.parent.name.split("_")[1]))
+                for row in (row for path in paths for row in csv.DictReader(open(path))):
                     if row.get("val/acc") and row["epoch"] not in seen[name]:
                         seen[name].add(row["epoch"])
                         out.write(json.dumps({"name": name, "epoch": int(row["epoch"]), "val_acc": float(row["val/acc"]),

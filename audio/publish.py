@@ -18,7 +18,6 @@ example (the bundled mixture separated by the new weights). No Python file is re
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 from pathlib import Path
 
@@ -42,13 +41,10 @@ def _load_trained() -> dict:
 
 
 def _val_history(run: Path) -> dict[int, float]:
-    out = {}
-    for f in sorted(run.glob("logs/version_*/metrics.csv")):
-        with open(f) as fh:
-            for row in csv.DictReader(fh):
-                if row.get("val/si_snri"):
-                    out[int(row["step"]) + 1] = round(float(row["val/si_snri"]), 3)
-    return out
+    """Validation SI-SNRi by step (1-based: after that many steps) from the run's logs; the latest value wins."""
+    from zoo.training import logged_rows
+
+    return {int(r["step"]) + 1: round(float(r["val/si_snri"]), 3) for r in logged_rows(run, "val/si_snri")}
 
 
 def _rounded(model, dtype):

@@ -34,10 +34,10 @@ def load(path: str) -> dict[str, list[tuple[int, float, float]]]:
 
 def watch(curve: str, runs: dict[str, str]) -> None:
     """Poll the runs' metrics.csv every 20 s and append each new epoch's held-out top-1 to ``curve``."""
-    import csv
     import os
     import time
-    from pathlib import Path
+
+    from zoo.training import logged_rows
 
     seen: dict[str, set] = {n: set() for n in runs}
     for line in open(curve) if os.path.exists(curve) else []:  # a restarted watcher keeps the epochs it saw
@@ -47,11 +47,8 @@ def watch(curve: str, runs: dict[str, str]) -> None:
     with open(curve, "a") as out:
         while True:
             for name, start in runs.items():
-                # a resumed run logs to version_1, version_2, ... after version_0
-                paths = sorted(Path(f"runs/vision/{name}/logs").glob("version_*/metrics.csv"),
-                               key=lambda f: int(f.parent.name.split("_")[1]))
-                for row in (row for path in paths for row in csv.DictReader(open(path))):
-                    if row.get("val/acc") and row["epoch"] not in seen[name]:
+                for row in logged_rows(f"runs/vision/{name}", "val/acc"):  # resumed runs: version_1, ... too
+                    if row["epoch"] not in seen[name]:
                         seen[name].add(row["epoch"])
                         out.write(json.dumps({"name": name, "epoch": int(row["epoch"]), "val_acc": float(row["val/acc"]),
                                               "seen_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

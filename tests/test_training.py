@@ -23,6 +23,7 @@ from zoo.training import (
     build_scheduler,
     check_optim,
     fit,
+    logged_rows,
     make_trainer,
     seed_everything,
     train_seconds,
@@ -79,17 +80,17 @@ class CountSteps(L.Callback):
 RESUME_OPTIM = {"optimizer": "adam", "lr": 0.05, "scheduler": "cosine", "warmup_steps": 3, "min_lr": 1e-3}
 
 
-def _resume_run(ckpt_dir, seed, callbacks=(), **kw):
+def _resume_run(ckpt_dir, seed, callbacks=(), max_epochs=4, **kw):
     seed_everything(0)
     module = ddp.Regression(RESUME_OPTIM, seed=seed)
-    trainer = make_trainer(max_epochs=4, ckpt_dir=ckpt_dir, callbacks=callbacks, **QUIET, **kw)
+    trainer = make_trainer(max_epochs=max_epochs, ckpt_dir=ckpt_dir, callbacks=callbacks, **QUIET, **kw)
     train_dl = DataLoader(ddp.make_data(32, 1), batch_size=8, shuffle=False)
     val_dl = DataLoader(ddp.make_data(16, 2), batch_size=8, shuffle=False)
     fit(module, trainer=trainer, train_dataloaders=train_dl, val_dataloaders=val_dl)
     return module, trainer
 
 
-def test_resume_from_last_checkpoint_is_exact(tmp_path):
+def test_resume_from_last_checkpoint_is_exact(tmp_path, recwarn):
     ref, ref_trainer = _resume_run(tmp_path / "ref", seed=0)
     # the cosine length came from the trainer (4 epochs x 4 steps): the run ends at min_lr
     assert ref_trainer.global_step == 16
@@ -110,11 +111,73 @@ def test_resume_from_last_checkpoint_is_exact(tmp_path):
     got_state = trainer.optimizers[0].state_dict()["state"]
     torch.testing.assert_close(got_state, ref_state, rtol=0, atol=1e-7)
 
+    assert not [w for w in recwarn if "resumed run" in str(w.message)]  # same length: the stored schedule is right
+
     # best.ckpt is written and loads back through save_hyperparameters (optim restored)
     best = Path(trainer.checkpoint_callback.best_model_path)
     assert best.name.startswith("best") and best.is_file()
     loaded = ddp.Regression.load_from_checkpoint(best)
     assert loaded.optim == check_optim(RESUME_OPTIM)
+
+
+class RecordLR(L.Callback):
+    def __init__(self):
+        self.lrs = []
+
+    def on_train_batch_start(self, trainer, *args):
+        self.lrs.append(trainer.optimizers[0].param_groups[0]["lr"])
+
+
+def test_resume_with_another_length_follows_the_new_schedule(tmp_path):
+    """4 epochs stopped at step 8, resumed with 6: steps 8-23 get the 24-step cosine, not the stored 16-step one
+    (which would sit at min_lr from step 16), and a warning names both lengths."""
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        _resume_run(tmp_path, seed=0, callbacks=[Crash(at_epoch=2)])
+    rec = RecordLR()
+    with pytest.warns(UserWarning, match=r"resumed run: the checkpoint's learning-rate schedule spans 16 steps "
+                                         r"\(3 warm-up\), this run's 24 \(3 warm-up\); following this run's from step 8"):
+        _, trainer = _resume_run(tmp_path, seed=0, callbacks=[rec], max_epochs=6)
+    assert trainer.global_step == 24
+    opt = build_optimizer(nn.Linear(2, 2), RESUME_OPTIM)
+    sched = build_scheduler(opt, RESUME_OPTIM, total_steps=24)["scheduler"]
+    fresh = []
+    for _ in range(24):
+        fresh.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert rec.lrs == pytest.approx(fresh[8:], rel=1e-12, abs=0)
+    assert rec.lrs[8] > 2 * RESUME_OPTIM["min_lr"]  # step 16: the stored schedule would already be at min_lr
+
+
+def _logs(run, versions=11):
+    """CSV logs of a run resumed 10 times: version v logs epoch v (step 10v + 9); the last version repeats
+    epoch 9 / step 99 (resumed from a checkpoint before that validation) with another value."""
+    for v in range(versions):
+        epoch = min(v, versions - 2)
+        d = run / "logs" / f"version_{v}"
+        d.mkdir(parents=True)
+        value = 0.5 if v == versions - 1 else v / 100
+        (d / "metrics.csv").write_text(
+            "epoch,step,train/loss,val/acc,val/si_snri,val/mse\n"
+            f"{epoch},{10 * epoch + 4},1.0,,,\n{epoch},{10 * epoch + 9},,{value},{100 * value},{1 - value}\n")
+
+
+def test_logged_rows_reads_resumed_runs_in_numeric_order(tmp_path):
+    from zoo.audio.publish import _val_history
+    from zoo.timeseries.train import _best_epoch
+    from zoo.vision.publish import held_out_curve
+
+    _logs(tmp_path)
+    (tmp_path / "logs" / "version_x").mkdir()  # not a CSVLogger version: ignored
+    rows = logged_rows(tmp_path, "val/acc")
+    assert [r["epoch"] for r in rows] == [*map(str, range(10)), "9"]  # version_10 last, not after version_1
+    assert [r["val/acc"] for r in rows][-2:] == ["0.09", "0.5"]
+    assert len(logged_rows(tmp_path)) == 22 and logged_rows(tmp_path / "nothing") == []
+    # the readers keep the latest value of a repeated epoch / step
+    assert held_out_curve(tmp_path) == [float(v) for v in range(9)] + [50.0]
+    hist = _val_history(tmp_path)
+    assert list(hist) == [10 * e + 10 for e in range(10)] and hist[100] == 50.0 and hist[90] == 8.0
+    assert _best_epoch(tmp_path) == 9
 
 
 def test_last_checkpoint_is_written_when_the_monitored_value_does_not_improve(tmp_path):

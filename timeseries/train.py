@@ -68,12 +68,9 @@ def fit(model, dm: ForecastDataModule, recipe: dict, run_dir: Path, log_every: i
 
 
 def _best_epoch(run_dir: Path) -> int | None:
-    import csv
+    from zoo.training import logged_rows
 
-    rows = []
-    for f in sorted((run_dir / "logs").glob("version_*/metrics.csv")):
-        with open(f) as fh:
-            rows += [r for r in csv.DictReader(fh) if r.get("val/mse")]
+    rows = logged_rows(run_dir, "val/mse")
     if not rows:
         return None
     return int(min(rows, key=lambda r: float(r["val/mse"]))["epoch"])

@@ -16,7 +16,6 @@ of the training command (UTC), written on the card as the training time.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 from datetime import datetime
 from pathlib import Path
@@ -33,12 +32,9 @@ def _utc(text: str) -> datetime:
 
 def held_out_curve(run: Path) -> list[float]:
     """Held-out top-1 (%) per epoch, from the run's logs (resumed runs: versions in order)."""
-    out: dict[int, float] = {}
-    for f in sorted(run.glob("logs/version_*/metrics.csv"), key=lambda p: int(p.parent.name.split("_")[1])):
-        with open(f) as fh:
-            for r in csv.DictReader(fh):
-                if r.get("val/acc"):
-                    out[int(r["epoch"])] = round(100 * float(r["val/acc"]), 1)
+    from zoo.training import logged_rows
+
+    out = {int(r["epoch"]): round(100 * float(r["val/acc"]), 1) for r in logged_rows(run, "val/acc")}
     return [out[e] for e in sorted(out)]
 
 

@@ -5,7 +5,8 @@
 - :func:`make_trainer` — ``lightning.Trainer`` with checkpointing (``best.ckpt`` + ``last.ckpt``), early
   stopping, progress bar (on a terminal, off in CI), CSV (+ TensorBoard) logging; :func:`fit` — ``trainer.fit``
   resuming from ``last.ckpt``; :func:`finetune` — a run in a folder the user names, resumed on request;
-  :func:`train_seconds` — the run's training time, across resumes.
+  :func:`train_seconds` — the run's training time, across resumes; :func:`logged_rows` — the rows of a run's
+  CSV logs, in the order written (resumed runs included).
 - :mod:`zoo.training.cli` — ``LightningCLI`` for every zoo task (``zoo fit --config my.yaml``), models by zoo name.
 - :mod:`zoo.training.data` — ``DatasetDataModule`` over datasets given as objects or by class path in a config
   (each domain's task module holds its LightningModule, e.g. ``zoo.vision.task.ClassificationTask``).
@@ -38,6 +39,7 @@ from zoo.training.trainer import (
     default_loggers,
     finetune,
     fit,
+    logged_rows,
     make_trainer,
     progress_bar_default,
     resolve_resume,
@@ -58,6 +60,7 @@ __all__ = [
     "default_loggers",
     "finetune",
     "fit",
+    "logged_rows",
     "make_trainer",
     "param_groups",
     "progress_bar_default",

@@ -20,6 +20,7 @@ in ``tb/version_N/`` when ``tensorboard`` is installed. Lightning writes checkpo
 
 from __future__ import annotations
 
+import csv
 import os
 import sys
 import warnings
@@ -29,6 +30,7 @@ from types import EllipsisType
 from typing import Any
 
 import lightning as L
+import torch
 from lightning.fabric.loggers.tensorboard import _TENSORBOARD_AVAILABLE, _TENSORBOARDX_AVAILABLE
 from lightning.pytorch.callbacks import (
     Callback,
@@ -40,6 +42,7 @@ from lightning.pytorch.callbacks import (
 from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger
 
 from zoo.errors import InputError
+from zoo.training.optim import WarmupCosine
 
 LAST_CKPT = "last.ckpt"
 
@@ -67,6 +70,28 @@ def default_loggers(run_dir: str | os.PathLike) -> list[Logger]:
     return loggers
 
 
+def logged_rows(run_dir: str | os.PathLike, metric: str | None = None) -> list[dict[str, str]]:
+    """The rows of a run's CSV logs (``RUN/logs/version_N/metrics.csv``, written by :func:`default_loggers`) in the
+    order they were written: a run resumed with ``--resume`` logs to ``version_1``, ``version_2``, ... so versions
+    are read in numeric order (``version_10`` after ``version_9``), rows in file order. With ``metric``, only the
+    rows that logged it. A folder with no logs gives ``[]``. When a step was logged twice (a run resumed from an
+    earlier checkpoint repeats it), the later row comes later::
+
+        rows = logged_rows("runs/my", "val/acc")
+        curve = {int(r["epoch"]): float(r["val/acc"]) for r in rows}   # the latest value of each epoch
+    """
+    versions = []
+    for f in Path(run_dir, "logs").glob("version_*/metrics.csv"):
+        suffix = f.parent.name.removeprefix("version_")
+        if suffix.isdigit():
+            versions.append((int(suffix), f))
+    rows: list[dict[str, str]] = []
+    for _, f in sorted(versions):
+        with open(f, newline="") as fh:
+            rows += [r for r in csv.DictReader(fh) if metric is None or r.get(metric) not in (None, "")]
+    return rows
+
+
 class LoaderEpoch(Callback):
     """Tell training loaders that draw their own shuffles and augmentations (``set_epoch(epoch)``, as
     `zoo.vision.fastdata.FastLoader`) which epoch starts, so a run resumed from a checkpoint continues their stream
@@ -79,6 +104,38 @@ class LoaderEpoch(Callback):
         for loader in loaders if isinstance(loaders, (list, tuple)) else [loaders]:
             if callable(getattr(loader, "set_epoch", None)):
                 loader.set_epoch(trainer.current_epoch)
+
+
+class ResumedSchedule(Callback):
+    """A run resumed with another length (more or fewer epochs or steps) follows its new length: the warm-up +
+    cosine schedule (:class:`zoo.training.WarmupCosine`) restored from the checkpoint is replaced by the one this
+    run built, with a warning that names both lengths. Lightning alone keeps the stored schedule, so the
+    learning rate would stop short of its end value or reach it early. Added by :func:`make_trainer`."""
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # configure_optimizers has run; the checkpoint's scheduler state is restored after this hook
+        self._built = [[dict(vars(f)) if isinstance(f, WarmupCosine) else None for f in _lambdas(c.scheduler)]
+                       for c in trainer.lr_scheduler_configs]  # fmt: skip
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        for config, built in zip(trainer.lr_scheduler_configs, getattr(self, "_built", [])):
+            sched = config.scheduler
+            changed = False
+            for f, fresh in zip(_lambdas(sched), built):
+                if fresh is not None and isinstance(f, WarmupCosine) and vars(f) != fresh:
+                    warnings.warn(
+                        f"resumed run: the checkpoint's learning-rate schedule spans {f.total_steps} steps "
+                        f"({f.warmup_steps} warm-up), this run's {fresh['total_steps']} ({fresh['warmup_steps']} "
+                        f"warm-up); following this run's from step {sched.last_epoch}", UserWarning, stacklevel=1)
+                    vars(f).update(fresh)
+                    changed = True
+            if changed:  # the learning rate of the next step, under the new schedule
+                for group, base, f in zip(sched.optimizer.param_groups, sched.base_lrs, sched.lr_lambdas):
+                    group["lr"] = base * f(sched.last_epoch)
+
+
+def _lambdas(scheduler: Any) -> list:
+    return list(scheduler.lr_lambdas) if isinstance(scheduler, torch.optim.lr_scheduler.LambdaLR) else []
 
 
 def make_trainer(
@@ -111,7 +168,8 @@ def make_trainer(
       last improvement. ``monitor=None`` keeps the latest checkpoint and ``last.ckpt``. Without ``ckpt_dir``
       no checkpoint is written and the default logger is off.
     - ``patience`` given: ``EarlyStopping(monitor, mode=mode, patience=patience)`` (needs ``monitor``).
-    - Always: :class:`LoaderEpoch` (loaders with ``set_epoch`` learn the epoch; exact resumption), and a
+    - Always: :class:`LoaderEpoch` (loaders with ``set_epoch`` learn the epoch; exact resumption),
+      :class:`ResumedSchedule` (a run resumed with another length follows the new length, with a warning), and a
       ``Timer`` (Lightning's; ``max_time`` given: it is that limit), saved in the checkpoints, so that
       :func:`train_seconds` is the training time of the whole run across resumes.
     - ``progress_bar``: Lightning's default bar when True; None (default) shows it only on an interactive
@@ -130,7 +188,7 @@ def make_trainer(
         raise InputError(f"mode must be 'min' or 'max', got {mode!r}")
     if patience is not None and monitor is None:
         raise InputError("early stopping (patience) needs a monitor metric, got monitor=None")
-    cbs: list[Callback] = [*callbacks, LoaderEpoch()]
+    cbs: list[Callback] = [*callbacks, LoaderEpoch(), ResumedSchedule()]
     if not any(isinstance(cb, Timer) for cb in cbs):  # Trainer(max_time=...) would add one; ours also times
         cbs.append(Timer(duration=trainer_kwargs.pop("max_time", None), interval="step", verbose=False))
     if ckpt_dir is not None:

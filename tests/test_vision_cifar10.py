@@ -21,7 +21,7 @@ CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "hors
 
 # predicted class index for the 30 images (3 per class, classes in order), and how many are right
 PINNED: dict[str, tuple[list[int], int]] = {
-    "swin-cifar10": ([0, 0, 0, 1, 1, 1, 6, 3, 2, 3, 3, 3, 4, 4, 4, 5, 5, 4, 6, 6, 6, 7, 7, 7, 8, 8, 8, 9, 9, 9], 27),
+    "swin-cifar10": ([0, 0, 0, 1, 1, 9, 2, 1, 2, 3, 3, 3, 4, 4, 4, 5, 5, 4, 6, 6, 2, 7, 7, 5, 8, 8, 8, 9, 9, 9], 25),
     "dinat-cifar10": ([0, 0, 0, 1, 1, 9, 2, 6, 2, 3, 3, 3, 0, 5, 4, 5, 5, 4, 6, 6, 6, 7, 7, 7, 1, 8, 8, 9, 9, 9], 24),
 }
 

@@ -827,8 +827,9 @@ def test_a_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path, monkeypatc
     seen.clear()
     resumed = run("split", resume=True)
     assert seen == [(1, 0), (1, 1), (1, 2), (1, 3)]  # continues the stream, does not restart it
-    # the reported training time counts the part before the interruption (restored from the checkpoint)
-    assert 1000.0 < json.loads((tmp_path / "split" / "result.json").read_text())["train_seconds"] < 1100.0
+    # the reported training time counts the part before the interruption (restored from the checkpoint); the two
+    # resumed steps of this tiny model may take less than the 0.1 s the result is rounded to
+    assert 1000.0 <= json.loads((tmp_path / "split" / "result.json").read_text())["train_seconds"] < 1100.0
     assert any(not torch.equal(stopped[k], whole[k]) for k in whole)  # it really stopped early
     assert whole.keys() == resumed.keys()
     for k in whole:

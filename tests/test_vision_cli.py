@@ -44,7 +44,7 @@ def test_train_writes_hub_folder_that_reloads(trained, capsys):
     cfg = json.loads((out / "config.json").read_text())
     # the recipe's convolutional tokenizer is not part of timm's SwinTransformer: the zoo's own config form
     assert cfg["architecture"] == "swin" and cfg["library_name"] == "attention-zoo"
-    assert cfg["model_args"]["num_classes"] == 2 and cfg["model_args"]["stem_widths"] == [32, 64]
+    assert cfg["model_args"]["num_classes"] == 2 and cfg["model_args"]["stem_widths"] == [64, 128]
     assert cfg["preprocessing"]["label_names"] == ["cat", "dog"]
     model = zoo.hub.from_pretrained(out)
     assert model.num_classes == 2 and "top1" in (out / "README.md").read_text()
@@ -206,7 +206,7 @@ def test_train_with_a_hold_out_reports_test_once(tmp_path, capsys):
     assert result["selected_on"] == "train (hold-out of 4, seed 0)" and result["images"] == 4
     assert result["test_images"] == 12 and 0 <= result["test_top1"] <= 100
     cfg = json.loads((run / "model" / "config.json").read_text())
-    assert cfg["model_args"]["stem_widths"] == [32, 64] and cfg["preprocessing"]["label_names"] == ["cat", "dog"]
+    assert cfg["model_args"]["stem_widths"] == [64, 128] and cfg["preprocessing"]["label_names"] == ["cat", "dog"]
 
 
 def test_eval_flip_tta_averages_the_mirror_images(trained, capsys):

@@ -98,6 +98,7 @@ def measure(name: str, runs: Path) -> dict:
         "train_seconds": result["train_seconds"],
         **({"train_seconds_note": result["train_seconds_note"]} if result.get("train_seconds_note") else {}),
         "threads": int(result.get("threads", 1)),
+        **({"threads_note": result["threads_note"]} if result.get("threads_note") else {}),
         "val_si_snri": _val_history(run),
         "test": {m: _summary(test[m]) for m in MODES},
         "fp32_test_si_snri": fp32,

@@ -12,7 +12,7 @@ with 5 layers 336 497). MossFormer's depthwise kernels are 65 frames instead of 
 change of six single changes that was chosen on validation (earlier, partially overlapping protocol;
 docs/audio.md); everything else is the released layer design. The models are far smaller than the
 papers' (0.31-0.34 M parameters instead of 40-60 M; encoder kernel 32 = 4 ms instead of 16) so that a
-step costs about a second on one CPU thread.
+step costs about half a second on one CPU thread.
 
 `RECIPES` are what ``zoo train NAME`` runs and what the registered weights were trained with; the registry
 builds their entries from them (`zoo.audio.registry`).
@@ -36,7 +36,7 @@ _COMMON = dict(
     gradient_clip_val=5.0,
     optim={"optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0, "scheduler": "cosine", "warmup_steps": 50},
     val_every=250,
-    max_steps=3000,
+    max_steps=10000,
 )
 
 # What `zoo eval` measures: the headline overlap protocol in min and max mode (the same 300 pairs of test

@@ -717,6 +717,21 @@ def test_registered_separators_have_weights_metrics_and_a_baseline_comparison():
     assert "95 % interval +0.60 to +0.88 dB" in get_entry("mossformer2-fsdd2mix").description
 
 
+def test_card_states_training_time_and_a_resumed_runs_threads():
+    from zoo.audio.publish import _load_trained
+    from zoo.audio.registry import _duration, entry_for_run
+
+    assert (_duration(2845.3), _duration(3600.0), _duration(5141.1)) == ("under an hour", "about 1.0 hours", "about 1.4 hours")
+    facts = _load_trained()["convtasnet-fsdd2mix"]
+    desc = entry_for_run("convtasnet-fsdd2mix", facts).description
+    assert "a small model trained for under an hour on one CPU thread," in desc
+    resumed = {**facts, "train_seconds": 5141.1, "threads": 2, "threads_note": "one thread, then two"}
+    e = entry_for_run("convtasnet-fsdd2mix", resumed)
+    assert "PIT SI-SNR loss, one thread, then two for 86 min;" in e.description
+    assert "a small model trained for about 1.4 hours on one thread, then two," in e.description
+    assert "(one thread, then two, 5141 s of training on a 2-core CPU)" in e.extra["training_notes"]
+
+
 def test_paired_difference_pinned_and_errors():
     from zoo.audio.task import paired_difference
 

@@ -4,7 +4,7 @@
 
     zoo separate mossformer2-fsdd2mix mix.wav --out sep/ [--plot spec.png] [--weights DIR]
     zoo eval mossformer2-fsdd2mix [--weights DIR] [--data DIR] [--protocol overlap|sparse] [--split test] [--json]
-    zoo train mossformer2-fsdd2mix [max_steps=N ...] [--out runs/audio/NAME] [--resume] [--threads 1]
+    zoo train mossformer2-fsdd2mix [max_steps=N restart=null ...] [--out runs/audio/NAME] [--resume] [--threads 1]
     zoo finetune mossformer2-fsdd2mix --data my_wavs/ --out runs/audio/mine [--weights DIR]
 
 ``--weights`` takes a Hub-form folder (what ``zoo train`` writes to ``runs/audio/NAME/hub``) or a
@@ -216,7 +216,8 @@ def eval_run(args) -> int:
 
 # --------------------------------------------------------------------------------------------- train
 def train_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--max-steps", type=int, help="optimizer steps (default: the recipe's max_steps)")
+    p.add_argument("--max-steps", type=int, help="optimizer steps of the (first) stage (default: the recipe's "
+                   "max_steps; restart=null trains one stage only)")  # fmt: skip
     p.add_argument("--val-every", type=int, help="validate every N training batches")
     p.add_argument("--no-progress", action="store_true")
 
@@ -255,7 +256,7 @@ def finetune_run(args) -> int:
     if not args.out:
         raise InputError("zoo finetune needs --out FOLDER for the run; the fine-tuned model goes to OUT/hub")
     entry = get_entry(args.name)
-    base = RECIPES.get(entry.name, RECIPES["mossformer2-fsdd2mix"])
+    base = {k: v for k, v in RECIPES.get(entry.name, RECIPES["mossformer2-fsdd2mix"]).items() if k != "restart"}
     if args.from_scratch:
         model = build(entry.architecture, entry.model_args, entry.preprocessing, name=entry.name)
     else:

@@ -248,6 +248,7 @@ class MixtureDataModule(L.LightningDataModule):
         speaker_regex: see `scan`. splits: the splits to load. protocol: "overlap" or "sparse".
         mode: "min", "max" or "both" for the validation/test sets; train_mode: the same for training.
         digits: (fewest, most) files per utterance. gap_seconds: (shortest, longest) pause between them.
+        stream_offset: training epochs of the stream to skip (a continued run goes on where its first stage ended).
     """
 
     def __init__(self, root: str | os.PathLike | None = None, sample_rate: int = 8000, segment_seconds: float = 2.0,
@@ -256,7 +257,7 @@ class MixtureDataModule(L.LightningDataModule):
                  num_workers: int = 0, speaker_regex: str | None = None,
                  splits: tuple[str, ...] = ("train", "val", "test"), protocol: str = "overlap", mode: str = "min",
                  train_mode: str = "both", digits: tuple[int, int] = (2, 6),
-                 gap_seconds: tuple[float, float] = (0.05, 0.25)):  # fmt: skip
+                 gap_seconds: tuple[float, float] = (0.05, 0.25), stream_offset: int = 0):  # fmt: skip
         super().__init__()
         self.root = Path(root) if root is not None else None
         self.sample_rate = check_sample_rate(sample_rate)
@@ -282,6 +283,9 @@ class MixtureDataModule(L.LightningDataModule):
         self.seed, self.num_workers, self.speaker_regex = int(seed), int(num_workers), speaker_regex
         self.protocol, self.mode, self.train_mode = protocol, mode, train_mode
         self.digits, self.gap_seconds = (d0, d1), (g0, g1)
+        if int(stream_offset) < 0:
+            raise InputError(f"stream_offset must be a number of training epochs >= 0, got {stream_offset}")
+        self.stream_offset = int(stream_offset)
         bad = set(splits) - {"train", "val", "test"}
         if bad:
             raise InputError(f"splits must be among train/val/test, got {sorted(bad)}")
@@ -319,7 +323,8 @@ class MixtureDataModule(L.LightningDataModule):
         # run continues the stream where the checkpoint left it
         if self.train_set is not None:
             trainer = getattr(self, "trainer", None)
-            self.train_set.epoch = int(trainer.current_epoch) if trainer is not None else 0
+            epoch = int(trainer.current_epoch) if trainer is not None else 0
+            self.train_set.epoch = self.stream_offset + epoch
         return self._loader("train")
 
     def val_dataloader(self) -> DataLoader:

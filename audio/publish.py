@@ -3,7 +3,8 @@
     ZOO_DATA_DIR=../shared/data python -m zoo.audio.publish [--runs runs/audio/overlap] [--measure-only] NAME...
 
 For each name: read ``RUNS/<name>/hub`` (the best-validation checkpoint that ``zoo train <name> --out
-RUNS/<name>`` wrote) and its ``result.json`` / training log, and evaluate it exactly as ``zoo eval <name>``
+RUNS/<name>`` wrote) and its ``result.json`` / training log (of both stages of a two-stage recipe; steps,
+time and validations are counted across them), and evaluate it exactly as ``zoo eval <name>``
 does, with its weights rounded to float16, on the fixed test mixtures of the overlap protocol (min and max
 mode, mixture by mixture) and of the earlier sparse protocol (second condition). float16 is kept only if
 the SI-SNRi of every overlap mode moves by at most 0.05 dB from the float32 figure the run measured on
@@ -40,13 +41,6 @@ def _load_trained() -> dict:
     return out
 
 
-def _val_history(run: Path) -> dict[int, float]:
-    """Validation SI-SNRi by step (1-based: after that many steps) from the run's logs; the latest value wins."""
-    from zoo.training import logged_rows
-
-    return {int(r["step"]) + 1: round(float(r["val/si_snri"]), 3) for r in logged_rows(run, "val/si_snri")}
-
-
 def _rounded(model, dtype):
     state = {k: (v.to(dtype).to(v.dtype) if v.is_floating_point() else v) for k, v in model.state_dict().items()}
     model.load_state_dict(state)
@@ -72,6 +66,7 @@ def measure(name: str, runs: Path) -> dict:
     from zoo.hub import from_pretrained
 
     from .cli import evaluate_protocol
+    from .train import val_history
 
     run = runs / name
     result = json.loads((run / "result.json").read_text())
@@ -87,7 +82,9 @@ def measure(name: str, runs: Path) -> dict:
     check = evaluate_protocol(final, name, mixtures=CHECK_MIXTURES)["results"]
     sparse = evaluate_protocol(final, name, protocol="sparse")["results"]["sparse"]
     best = result.get("best_checkpoint") or ""
-    best_step = int(torch.load(run / Path(best).name, map_location="cpu", weights_only=False)["global_step"]) if best else None
+    best_step = result.get("best_step")
+    if best_step is None and best:  # runs from before result.json recorded it
+        best_step = int(torch.load(run / Path(best).name, map_location="cpu", weights_only=False)["global_step"])
     facts = {
         "protocol": "overlap",
         "dtype": "float16" if keep16 else "float32",
@@ -99,7 +96,7 @@ def measure(name: str, runs: Path) -> dict:
         **({"train_seconds_note": result["train_seconds_note"]} if result.get("train_seconds_note") else {}),
         "threads": int(result.get("threads", 1)),
         **({"threads_note": result["threads_note"]} if result.get("threads_note") else {}),
-        "val_si_snri": _val_history(run),
+        "val_si_snri": val_history(run),
         "test": {m: _summary(test[m]) for m in MODES},
         "fp32_test_si_snri": fp32,
         "fp16_test_si_snri": {m: fp16[m]["si_snri"] for m in MODES},
@@ -108,12 +105,25 @@ def measure(name: str, runs: Path) -> dict:
         "check_mixtures": CHECK_MIXTURES,
         "check_si_snri": {m: check[m]["si_snri"] for m in MODES},
     }
+    if result.get("first_stage"):
+        facts = across_stages(facts, result["first_stage"])
     from zoo.io import atomic_write
 
     with atomic_write(run / "published.json") as tmp:
         Path(tmp).write_text(json.dumps(facts, indent=1))
     print(name, json.dumps({k: v for k, v in facts.items() if k != "si_snri_per_mixture"}), flush=True)
     return facts
+
+
+def across_stages(facts: dict, first: dict) -> dict:
+    """The facts of a two-stage run: steps, best step, time and validations counted across the ``first`` stage
+    (``result.json``'s ``first_stage``) and the second (``facts``, its steps counted from 0)."""
+    n = int(first["steps"])
+    return {**facts, "steps": n + facts["steps"], "best_step": n + facts["best_step"],
+            "train_seconds": round(first["train_seconds"] + facts["train_seconds"], 1),
+            "val_si_snri": {**{int(k): v for k, v in first["val_si_snri"].items()},
+                            **{n + int(k): v for k, v in facts["val_si_snri"].items()}},
+            "first_stage": {k: first[k] for k in ("steps", "train_seconds", "threads", "best_step")}}  # fmt: skip
 
 
 def compare(facts: dict, baseline: dict) -> dict:

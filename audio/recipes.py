@@ -4,6 +4,9 @@ All three are trained identically (same data stream, steps, optimiser, seed) on 
 two-speaker mixtures (`zoo.audio.data.MixtureDataModule`, protocol ``"overlap"``: utterances of 2-6 digits
 of one speaker, both starting at sample 0, min and max modes at random, levels ±5 dB, dynamic mixing,
 random 2.0 s training crops), Adam, PIT SI-SNR loss, gradient clipping 5, so their SI-SNRi are comparable.
+Two stages: ``max_steps`` of warm-up and cosine from lr 1e-3, then ``restart`` (``zoo.audio.train``): more steps
+from the first stage's best weights with a fresh Adam, warm-up and cosine from a lower lr, the training stream
+going on where the first stage ended (``restart=null`` trains the first stage only).
 Validation every ``val_every`` steps on ``val_size`` fixed whole mixtures (min and max alternating); the
 best validation checkpoint is kept. Test: `TEST_PROTOCOLS` (``zoo eval``).
 
@@ -37,6 +40,9 @@ _COMMON = dict(
     optim={"optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0, "scheduler": "cosine", "warmup_steps": 50},
     val_every=250,
     max_steps=10000,
+    # then a second stage (a warm restart): 6 000 more steps from the first stage's best weights, fresh Adam,
+    # warm-up and cosine from lr 5e-4, the training stream going on where the first stage ended
+    restart={"max_steps": 6000, "lr": 5e-4},
 )
 
 # What `zoo eval` measures: the headline overlap protocol in min and max mode (the same 300 pairs of test

@@ -87,18 +87,17 @@ def _comparison(name: str, trained: dict) -> str:
 
 def _trained_description(name: str, arch: str, facts: dict, trained: dict) -> str:
     r, t = RECIPES[name], facts["test"]
-    best_val = max(facts["val_si_snri"].values())
+    best_val = {int(k): v for k, v in facts["val_si_snri"].items()}[facts["best_step"]]
     return (
         f"{TITLES[arch]} for two-speaker separation at 8 kHz, trained from scratch in attention-zoo on fully "
         f"overlapped Free Spoken Digit Dataset mixtures. Test (`zoo eval {name}`): **{_both(t)} SI-SNRi** on "
         f"{t['min']['mixtures']} fixed mixtures in which both speakers talk at once from the first sample (the "
         f"field's standard condition, as in WSJ0-2mix / Libri2Mix), each speaker saying {r['digits'][0]}-"
-        f"{r['digits'][1]} digits, levels within ±5 dB.{_comparison(name, trained)} Training: {facts['steps']} steps "
-        f"of batch {r['batch_size']} with dynamic mixing under the same protocol ({r['segment_seconds']} s crops, min "
-        f"and max mode), Adam {r['optim']['lr']}, warm-up then cosine, PIT SI-SNR loss, {_threads(facts)} for "
-        f"{'about ' if facts.get('train_seconds_note') else ''}{facts['train_seconds'] / 60:.0f} min; the checkpoint "
-        f"with the best validation SI-SNRi (step "
-        f"{facts['best_step']}, {_db(best_val)} on {r['val_size']} validation mixtures) is kept. "
+        f"{r['digits'][1]} digits, levels within ±5 dB.{_comparison(name, trained)} Training: {_schedule(r, facts)}, "
+        f"PIT SI-SNR loss, {_threads(facts)} for {'about ' if facts.get('train_seconds_note') else ''}"
+        f"{facts['train_seconds'] / 60:.0f} min; the checkpoint with the best validation SI-SNRi "
+        f"{'of the second stage ' if facts.get('first_stage') else ''}(step {facts['best_step']}, {_db(best_val)} on "
+        f"{r['val_size']} validation mixtures) is kept. "
         f"{facts['parameters']:,} parameters, stored in {facts['dtype']}. Limits: FSDD has 6 speakers and all of "
         f"them are seen in training, so this is a closed-set result, not a measure of unseen voices; a small model "
         f"trained for {_duration(facts['train_seconds'])} on {_threads(facts)}, far below the papers' models (tens of millions of "
@@ -106,6 +105,19 @@ def _trained_description(name: str, arch: str, facts: dict, trained: dict) -> st
         f"partially overlapping 1 s mixtures (`zoo eval {name} --protocol sparse`) it scores "
         f"{_db(facts['sparse_test']['si_snri'])}. {PUBLISHED[arch]}"
     )
+
+
+def _schedule(r: dict, facts: dict) -> str:
+    """The card's training schedule: steps, data, optimiser; a two-stage run (``first_stage``) names both stages."""
+    first = facts.get("first_stage")
+    steps = first["steps"] if first else facts["steps"]
+    text = (f"{steps} steps of batch {r['batch_size']} with dynamic mixing under the same protocol "
+            f"({r['segment_seconds']} s crops, min and max mode), Adam {r['optim']['lr']}, warm-up then cosine")
+    if first:
+        text += (f", then {facts['steps'] - steps} more steps from the best of those weights with a fresh Adam, warm-up "
+                 f"and cosine from {r['restart']['lr']} (a warm restart; the data stream goes on), "
+                 f"{facts['steps']} steps in all")  # fmt: skip
+    return text
 
 
 def _duration(seconds: float) -> str:
@@ -129,7 +141,9 @@ def _training_notes(name: str, facts: dict) -> str:
     return (f"Run here as `ZOO_DATA_DIR=/path/to/data zoo train {name} --threads {n} --no-progress` ({_threads(facts)}, "
             f"{facts['train_seconds']:.0f} s of training on {where}"
             + (f"; {facts['train_seconds_note']}" if facts.get("train_seconds_note") else "") + "). "
-            "Validation SI-SNRi by step (min and max mode alternating): "
+            "Validation SI-SNRi by step (min and max mode alternating"
+            + (f"; the second stage begins after step {facts['first_stage']['steps']}" if facts.get("first_stage") else "")
+            + "): "
             + ", ".join(f"{k}: {v:.2f} dB" for k, v in val) + ". "
             f"Stored in {facts['dtype']}: test SI-SNRi "
             + "; ".join(f"{m} mode {facts['fp32_test_si_snri'][m]:.3f} dB in float32, "

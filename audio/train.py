@@ -4,7 +4,9 @@
 
 is what ``zoo train mossformer-fsdd2mix`` runs (recipe: `zoo.audio.recipes.RECIPES`). A run folder
 that already holds ``last.ckpt`` is continued with ``--resume`` (weights, optimiser, schedule and the
-position in the training stream, so it ends where an uninterrupted run would) and refused without it.
+position in the training stream, so it ends where an uninterrupted run would) and refused without it. A
+recipe with ``restart`` trains in two stages (`_run_in_stages`): the first in ``<out>/stage1``, then a warm
+restart from its best weights in ``<out>``.
 The run validates and checkpoints every ``val_every`` steps, keeps the checkpoint with the best
 validation SI-SNRi, evaluates it on the fixed test mixtures of the overlap protocol (min and max) and
 writes ``<out>/hub`` (``config.json``, ``model.safetensors``, ``README.md``) and ``<out>/result.json``.
@@ -19,9 +21,10 @@ from pathlib import Path
 import torch
 
 from zoo.errors import InputError
+from zoo.io import atomic_write_bytes
 
 DATA_KEYS = ("sample_rate", "segment_seconds", "batch_size", "train_size", "val_size", "test_size", "seed", "protocol",
-             "mode", "train_mode", "digits", "gap_seconds")
+             "mode", "train_mode", "digits", "gap_seconds", "stream_offset")
 
 
 def _datamodule(recipe: dict, data: str | None, **over):
@@ -92,6 +95,9 @@ def run_training(name: str, *, model=None, recipe: dict | None = None, out: str 
         recipe = train_recipe(name)
     if overrides:
         recipe = apply_overrides(recipe, overrides)
+    if recipe.get("restart"):
+        return _run_in_stages(name, recipe, model=model, out=out, data=data, max_steps=max_steps, val_every=val_every,
+                              threads=threads, progress=progress, resume=resume, stop_after=stop_after, **data_over)
     if threads:
         torch.set_num_threads(int(threads))
     out = Path(out or f"runs/audio/{name}")
@@ -103,6 +109,11 @@ def run_training(name: str, *, model=None, recipe: dict | None = None, out: str 
     seed_everything(recipe["seed"])
     if model is None:
         model = build(recipe["architecture"], recipe["model_args"], name=name)
+    if recipe.get("init"):  # a continued stage starts from the weights of the stage before
+        from zoo.loading import load_weights_file
+
+        init = Path(recipe["init"])
+        load_weights_file(model, init / "model.safetensors" if init.is_dir() else init)
     dm = _datamodule(recipe, data, **data_over)
     dm.setup()
     steps = int(max_steps or recipe["max_steps"])
@@ -130,13 +141,56 @@ def run_training(name: str, *, model=None, recipe: dict | None = None, out: str 
 
     protocol = "sparse" if recipe.get("protocol") == "sparse" else "overlap"
     res = evaluate_protocol(model, name, data, protocol=protocol, mixtures=recipe.get("test_size"))
+    best_step = int(torch.load(best, map_location="cpu", weights_only=False)["global_step"]) if best else None
     result = {"name": name, "steps": int(trainer.global_step), "train_seconds": round(train_s, 1),
-              "best_checkpoint": str(best), "parameters": sum(p.numel() for p in model.parameters()),
+              "best_checkpoint": str(best), "best_step": best_step, "parameters": sum(p.numel() for p in model.parameters()),
               "threads": torch.get_num_threads(), "recipe": recipe, "test": res}  # fmt: skip
     save_folder(model, name, out / "hub", result)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "result.json").write_text(json.dumps(result, indent=2) + "\n")
+    atomic_write_bytes(out / "result.json", (json.dumps(result, indent=2) + "\n").encode())
     return result
+
+
+def _run_in_stages(name: str, recipe: dict, *, out, resume: bool, stop_after, model=None, **kw) -> dict:
+    """A recipe with ``restart`` ({"max_steps", "lr"}) trains in two stages: the recipe itself in ``<out>/stage1``,
+    then ``restart["max_steps"]`` more steps in ``<out>`` that start from the first stage's best weights with a
+    fresh optimiser, warm-up and cosine from ``restart["lr"]`` (a warm restart), the training stream going on
+    where the first stage ended. ``resume`` continues whichever stage was interrupted. The result is the second
+    stage's, with the first stage's steps, time, threads, best step and validation history under ``first_stage``."""
+    from zoo.training import LAST_CKPT
+
+    out = Path(out or f"runs/audio/{name}")
+    first_dir = out / "stage1"
+    held = [p for p in (first_dir / LAST_CKPT, out / LAST_CKPT) if p.is_file()]
+    if resume and not held:
+        raise InputError(f"--resume: expected a run folder with {LAST_CKPT} (or stage1/{LAST_CKPT}), got "
+                         f"{str(out)!r} without one")  # fmt: skip
+    if not resume and held:
+        raise InputError(f"{str(out)!r} already holds a run ({held[0].relative_to(out)}): pass --resume to continue "
+                         "it, or another --out")  # fmt: skip
+    first = {k: v for k, v in recipe.items() if k != "restart"}
+    if (first_dir / "result.json").is_file():  # the first stage has finished
+        done = json.loads((first_dir / "result.json").read_text())
+    else:
+        done = run_training(name, model=model, recipe=first, out=first_dir, resume=(first_dir / LAST_CKPT).is_file(),
+                            **kw)  # fmt: skip
+    per_epoch = max(1, int(first["train_size"]) // int(first["batch_size"]))
+    second = dict(first, max_steps=int(recipe["restart"]["max_steps"]), init=str(first_dir / "hub"),
+                  optim=dict(first["optim"], lr=float(recipe["restart"]["lr"])),
+                  stream_offset=-(-int(done["steps"]) // per_epoch))  # the epochs the first stage drew from
+    kw.pop("max_steps", None)  # --max-steps sets the first stage's length
+    result = run_training(name, recipe=second, out=out, resume=(out / LAST_CKPT).is_file(), stop_after=stop_after, **kw)
+    result["first_stage"] = {"steps": done["steps"], "train_seconds": done["train_seconds"], "threads": done["threads"],
+                             "best_step": done.get("best_step"), "val_si_snri": val_history(first_dir)}  # fmt: skip
+    atomic_write_bytes(out / "result.json", (json.dumps(result, indent=2) + "\n").encode())
+    return result
+
+
+def val_history(run: str | Path) -> dict[int, float]:
+    """Validation SI-SNRi by step (1-based: after that many steps) from a run's logs; the latest value wins."""
+    from zoo.training import logged_rows
+
+    return {int(r["step"]) + 1: round(float(r["val/si_snri"]), 3) for r in logged_rows(run, "val/si_snri")}
 
 
 class _StopAfter:

@@ -2,8 +2,9 @@
 
     python benchmarks/audio_curves.py [--out docs/img/audio_val_curves.png] [--run NAME=runs/audio/other/NAME ...]
 
-The curves are the values `python -m zoo.audio.publish measure` recorded from each training log (100 fixed
-validation mixtures every 250 steps, min and max mode alternating). ``--run LABEL=DIR`` adds the curve of another run folder (its
+The curves are the values `python -m zoo.audio.publish` recorded from each training log (100 fixed
+validation mixtures every 250 steps, min and max mode alternating; a dotted line marks where a two-stage
+recipe's second stage begins). ``--run LABEL=DIR`` adds the curve of another run folder (its
 ``logs/version_*/metrics.csv``), e.g. a longer schedule, drawn dashed.
 """
 
@@ -19,7 +20,8 @@ def main(argv=None) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from zoo.audio.publish import _load_trained, _val_history
+    from zoo.audio.publish import _load_trained
+    from zoo.audio.train import val_history
 
     TRAINED = _load_trained()  # noqa: N806 - name -> facts, read from the model folders
 
@@ -35,9 +37,11 @@ def main(argv=None) -> int:
         test = f"{t['min']['si_snri']:.2f} / {t['max']['si_snri']:.2f} dB min / max" if "min" in t else f"{t['si_snri']:.2f} dB"
         (line,) = ax.plot(steps, vals, marker="o", ms=3, label=f"{name} (test {test})")
         colors[name] = line.get_color()
+        if facts.get("first_stage"):  # where the second stage (warm restart) begins
+            ax.axvline(facts["first_stage"]["steps"], color="grey", lw=0.8, ls=":")
     for spec in a.run:
         label, _, run = spec.partition("=")
-        hist = _val_history(Path(run))
+        hist = val_history(Path(run))
         if not hist:
             raise SystemExit(f"--run {spec!r}: no validation SI-SNRi in {run}/logs/version_*/metrics.csv")
         steps, vals = zip(*sorted(hist.items()))

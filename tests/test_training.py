@@ -163,7 +163,7 @@ def _logs(run, versions=11):
 
 
 def test_logged_rows_reads_resumed_runs_in_numeric_order(tmp_path):
-    from zoo.audio.publish import _val_history
+    from zoo.audio.train import val_history
     from zoo.timeseries.train import _best_epoch
     from zoo.vision.publish import held_out_curve
 
@@ -175,7 +175,7 @@ def test_logged_rows_reads_resumed_runs_in_numeric_order(tmp_path):
     assert len(logged_rows(tmp_path)) == 22 and logged_rows(tmp_path / "nothing") == []
     # the readers keep the latest value of a repeated epoch / step
     assert held_out_curve(tmp_path) == [float(v) for v in range(9)] + [50.0]
-    hist = _val_history(tmp_path)
+    hist = val_history(tmp_path)
     assert list(hist) == [10 * e + 10 for e in range(10)] and hist[100] == 50.0 and hist[90] == 8.0
     assert _best_epoch(tmp_path) == 9
 

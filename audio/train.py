@@ -163,8 +163,7 @@ def _run_in_stages(name: str, recipe: dict, *, out, resume: bool, stop_after, mo
     first_dir = out / "stage1"
     held = [p for p in (first_dir / LAST_CKPT, out / LAST_CKPT) if p.is_file()]
     if resume and not held:
-        raise InputError(f"--resume: expected a run folder with {LAST_CKPT} (or stage1/{LAST_CKPT}), got "
-                         f"{str(out)!r} without one")  # fmt: skip
+        raise InputError(f"--resume: expected a run folder with {LAST_CKPT}, got {str(out)!r} without one")
     if not resume and held:
         raise InputError(f"{str(out)!r} already holds a run ({held[0].relative_to(out)}): pass --resume to continue "
                          "it, or another --out")  # fmt: skip

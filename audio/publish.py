@@ -3,7 +3,7 @@
     ZOO_DATA_DIR=../shared/data python -m zoo.audio.publish [--runs runs/audio/overlap] [--measure-only] NAME...
 
 For each name: read ``RUNS/<name>/hub`` (the best-validation checkpoint that ``zoo train <name> --out
-RUNS/<name>`` wrote) and its ``result.json`` / training log (of both stages of a two-stage recipe; steps,
+RUNS/<name>`` wrote) and its ``result.json`` / training log (of every stage of a recipe in stages; steps,
 time and validations are counted across them), and evaluate it exactly as ``zoo eval <name>``
 does, with its weights rounded to float16, on the fixed test mixtures of the overlap protocol (min and max
 mode, mixture by mixture) and of the earlier sparse protocol (second condition). float16 is kept only if
@@ -105,8 +105,8 @@ def measure(name: str, runs: Path) -> dict:
         "check_mixtures": CHECK_MIXTURES,
         "check_si_snri": {m: check[m]["si_snri"] for m in MODES},
     }
-    if result.get("first_stage"):
-        facts = across_stages(facts, result["first_stage"])
+    if result.get("earlier_stages"):
+        facts = across_stages(facts, result["earlier_stages"])
     from zoo.io import atomic_write
 
     with atomic_write(run / "published.json") as tmp:
@@ -115,15 +115,16 @@ def measure(name: str, runs: Path) -> dict:
     return facts
 
 
-def across_stages(facts: dict, first: dict) -> dict:
-    """The facts of a two-stage run: steps, best step, time and validations counted across the ``first`` stage
-    (``result.json``'s ``first_stage``) and the second (``facts``, its steps counted from 0)."""
-    n = int(first["steps"])
-    return {**facts, "steps": n + facts["steps"], "best_step": n + facts["best_step"],
-            "train_seconds": round(first["train_seconds"] + facts["train_seconds"], 1),
-            "val_si_snri": {**{int(k): v for k, v in first["val_si_snri"].items()},
-                            **{n + int(k): v for k, v in facts["val_si_snri"].items()}},
-            "first_stage": {k: first[k] for k in ("steps", "train_seconds", "threads", "best_step")}}  # fmt: skip
+def across_stages(facts: dict, earlier: list[dict]) -> dict:
+    """The facts of a run in stages: steps, best step, time and validations counted across the ``earlier``
+    stages (``result.json``'s ``earlier_stages``, in order) and the last (``facts``, its steps counted from 0)."""
+    n, val, seconds = 0, {}, 0.0
+    for stage in earlier + [facts]:
+        val.update({n + int(k): v for k, v in stage["val_si_snri"].items()})
+        n, seconds = n + int(stage["steps"]), seconds + stage["train_seconds"]
+    return {**facts, "steps": n, "best_step": n - int(facts["steps"]) + facts["best_step"],
+            "train_seconds": round(seconds, 1), "val_si_snri": val,
+            "earlier_stages": [{k: s[k] for k in ("steps", "train_seconds", "threads", "best_step")} for s in earlier]}
 
 
 def compare(facts: dict, baseline: dict) -> dict:

@@ -4,9 +4,10 @@ All three are trained identically (same data stream, steps, optimiser, seed) on 
 two-speaker mixtures (`zoo.audio.data.MixtureDataModule`, protocol ``"overlap"``: utterances of 2-6 digits
 of one speaker, both starting at sample 0, min and max modes at random, levels ±5 dB, dynamic mixing,
 random 2.0 s training crops), Adam, PIT SI-SNR loss, gradient clipping 5, so their SI-SNRi are comparable.
-Two stages: ``max_steps`` of warm-up and cosine from lr 1e-3, then ``restart`` (``zoo.audio.train``): more steps
-from the first stage's best weights with a fresh Adam, warm-up and cosine from a lower lr, the training stream
-going on where the first stage ended (``restart=null`` trains the first stage only).
+Three stages: ``max_steps`` of warm-up and cosine from lr 1e-3, then each stage of ``restart`` in turn
+(``zoo.audio.train``): more steps from the best weights of the stage before with a fresh Adam, warm-up and
+cosine from a lower lr (a warm restart), the training stream going on where the stage before ended
+(``restart=null`` trains the first stage only).
 Validation every ``val_every`` steps on ``val_size`` fixed whole mixtures (min and max alternating); the
 best validation checkpoint is kept. Test: `TEST_PROTOCOLS` (``zoo eval``).
 
@@ -22,6 +23,8 @@ builds their entries from them (`zoo.audio.registry`).
 """
 
 from __future__ import annotations
+
+import json
 
 _COMMON = dict(
     sample_rate=8000,
@@ -40,9 +43,9 @@ _COMMON = dict(
     optim={"optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0, "scheduler": "cosine", "warmup_steps": 50},
     val_every=250,
     max_steps=10000,
-    # then a second stage (a warm restart): 6 000 more steps from the first stage's best weights, fresh Adam,
-    # warm-up and cosine from lr 5e-4, the training stream going on where the first stage ended
-    restart={"max_steps": 6000, "lr": 5e-4},
+    # then two warm restarts, each from the best weights of the stage before with a fresh Adam, warm-up and
+    # cosine, the training stream going on: 6 000 steps from lr 5e-4, then 3 000 from 2.5e-4
+    restart=[{"max_steps": 6000, "lr": 5e-4}, {"max_steps": 3000, "lr": 2.5e-4}],
 )
 
 # What `zoo eval` measures: the headline overlap protocol in min and max mode (the same 300 pairs of test
@@ -85,3 +88,15 @@ def train_recipe(name: str) -> dict:
     if name not in RECIPES:
         raise InputError(f"no training recipe named {name!r}; expected one of {sorted(RECIPES)}")
     return copy.deepcopy(RECIPES[name])
+
+
+def restart_stages(restart) -> list[dict]:
+    """A recipe's ``restart`` as the list of its later stages: ``None`` is none, one ``{"max_steps", "lr"}`` is
+    one stage, a list is several; anything else is an `InputError` saying what was expected."""
+    from zoo.errors import InputError
+
+    stages = [restart] if isinstance(restart, dict) else list(restart or []) if isinstance(restart, list | None) else None
+    if stages is None or any(not isinstance(s, dict) or sorted(s) != ["lr", "max_steps"] for s in stages):
+        raise InputError('restart: expected {"max_steps": N, "lr": X}, a list of them or null, got '
+                         f"{json.dumps(restart, default=repr)}")  # fmt: skip
+    return stages

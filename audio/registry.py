@@ -11,9 +11,11 @@ Published figures, quoted as theirs (not re-measured here; other data): ClearVoi
 """
 from __future__ import annotations
 
+import itertools
+
 from zoo.registry import Metric, ModelEntry, WeightsSource, register_model
 
-from .recipes import RECIPES, TEST_PROTOCOLS
+from .recipes import RECIPES, TEST_PROTOCOLS, restart_stages
 
 PAPERS = {
     "mossformer": "https://arxiv.org/abs/2302.11824",
@@ -96,7 +98,7 @@ def _trained_description(name: str, arch: str, facts: dict, trained: dict) -> st
         f"{r['digits'][1]} digits, levels within ±5 dB.{_comparison(name, trained)} Training: {_schedule(r, facts)}, "
         f"PIT SI-SNR loss, {_threads(facts)} for {'about ' if facts.get('train_seconds_note') else ''}"
         f"{facts['train_seconds'] / 60:.0f} min; the checkpoint with the best validation SI-SNRi "
-        f"{'of the second stage ' if facts.get('first_stage') else ''}(step {facts['best_step']}, {_db(best_val)} on "
+        f"{'of the last stage ' if facts.get('earlier_stages') else ''}(step {facts['best_step']}, {_db(best_val)} on "
         f"{r['val_size']} validation mixtures) is kept. "
         f"{facts['parameters']:,} parameters, stored in {facts['dtype']}. Limits: FSDD has 6 speakers and all of "
         f"them are seen in training, so this is a closed-set result, not a measure of unseen voices; a small model "
@@ -108,16 +110,29 @@ def _trained_description(name: str, arch: str, facts: dict, trained: dict) -> st
 
 
 def _schedule(r: dict, facts: dict) -> str:
-    """The card's training schedule: steps, data, optimiser; a two-stage run (``first_stage``) names both stages."""
-    first = facts.get("first_stage")
-    steps = first["steps"] if first else facts["steps"]
-    text = (f"{steps} steps of batch {r['batch_size']} with dynamic mixing under the same protocol "
+    """The card's training schedule: steps, data, optimiser; a run in stages (``earlier_stages``) names each."""
+    earlier = facts.get("earlier_stages") or []
+    steps = [int(s["steps"]) for s in earlier] + [facts["steps"] - sum(int(s["steps"]) for s in earlier)]
+    text = (f"{steps[0]} steps of batch {r['batch_size']} with dynamic mixing under the same protocol "
             f"({r['segment_seconds']} s crops, min and max mode), Adam {r['optim']['lr']}, warm-up then cosine")
-    if first:
-        text += (f", then {facts['steps'] - steps} more steps from the best of those weights with a fresh Adam, warm-up "
-                 f"and cosine from {r['restart']['lr']} (a warm restart; the data stream goes on), "
-                 f"{facts['steps']} steps in all")  # fmt: skip
-    return text
+    lrs = [s["lr"] for s in restart_stages(r.get("restart"))]
+    if len(steps) == 2:
+        text += (f", then {steps[1]} more steps from the best of those weights with a fresh Adam, warm-up "
+                 f"and cosine from {lrs[0]} (a warm restart; the data stream goes on)")  # fmt: skip
+    elif len(steps) > 2:
+        count = {2: "two", 3: "three"}.get(len(steps) - 1, len(steps) - 1)
+        text += (f", then {count} warm restarts, each from the best weights of the stage before with a fresh "
+                 "Adam, warm-up and cosine (the data stream goes on): "
+                 + ", then ".join(f"{n} steps from {lr}" for n, lr in zip(steps[1:], lrs)))  # fmt: skip
+    return text + (f", {facts['steps']} steps in all" if earlier else "")
+
+
+def _stage_starts(facts: dict) -> str:
+    """Where a run's later stages begin, for its validation history (empty for a run in one stage)."""
+    starts = list(itertools.accumulate(int(s["steps"]) for s in facts.get("earlier_stages") or []))
+    if len(starts) < 2:
+        return "".join(f"; the second stage begins after step {n}" for n in starts)
+    return f"; the later stages begin after steps {', '.join(map(str, starts[:-1]))} and {starts[-1]}"
 
 
 def _duration(seconds: float) -> str:
@@ -142,7 +157,7 @@ def _training_notes(name: str, facts: dict) -> str:
             f"{facts['train_seconds']:.0f} s of training on {where}"
             + (f"; {facts['train_seconds_note']}" if facts.get("train_seconds_note") else "") + "). "
             "Validation SI-SNRi by step (min and max mode alternating"
-            + (f"; the second stage begins after step {facts['first_stage']['steps']}" if facts.get("first_stage") else "")
+            + _stage_starts(facts)
             + "): "
             + ", ".join(f"{k}: {v:.2f} dB" for k, v in val) + ". "
             f"Stored in {facts['dtype']}: test SI-SNRi "

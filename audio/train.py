@@ -5,8 +5,8 @@
 is what ``zoo train mossformer-fsdd2mix`` runs (recipe: `zoo.audio.recipes.RECIPES`). A run folder
 that already holds ``last.ckpt`` is continued with ``--resume`` (weights, optimiser, schedule and the
 position in the training stream, so it ends where an uninterrupted run would) and refused without it. A
-recipe with ``restart`` trains in two stages (`_run_in_stages`): the first in ``<out>/stage1``, then a warm
-restart from its best weights in ``<out>``.
+recipe with ``restart`` trains in stages (`_run_in_stages`): the first in ``<out>/stage1``, then warm
+restarts, each from the best weights of the stage before, the last in ``<out>``.
 The run validates and checkpoints every ``val_every`` steps, keeps the checkpoint with the best
 validation SI-SNRi, evaluates it on the fixed test mixtures of the overlap protocol (min and max) and
 writes ``<out>/hub`` (``config.json``, ``model.safetensors``, ``README.md``) and ``<out>/result.json``.
@@ -152,37 +152,46 @@ def run_training(name: str, *, model=None, recipe: dict | None = None, out: str 
 
 
 def _run_in_stages(name: str, recipe: dict, *, out, resume: bool, stop_after, model=None, **kw) -> dict:
-    """A recipe with ``restart`` ({"max_steps", "lr"}) trains in two stages: the recipe itself in ``<out>/stage1``,
-    then ``restart["max_steps"]`` more steps in ``<out>`` that start from the first stage's best weights with a
-    fresh optimiser, warm-up and cosine from ``restart["lr"]`` (a warm restart), the training stream going on
-    where the first stage ended. ``resume`` continues whichever stage was interrupted. The result is the second
-    stage's, with the first stage's steps, time, threads, best step and validation history under ``first_stage``."""
+    """A recipe with ``restart`` (`zoo.audio.recipes.restart_stages`: one ``{"max_steps", "lr"}`` or a list) trains
+    in stages: the recipe itself in ``<out>/stage1``, then each restart in turn, ``max_steps`` more steps from the
+    best weights of the stage before with a fresh optimiser, warm-up and cosine from ``lr`` (a warm restart), the
+    training stream going on where the stage before ended; the last stage runs in ``<out>``, the ones between in
+    ``<out>/stage2``, ... ``resume`` continues whichever stage was interrupted. The result is the last stage's,
+    with each earlier stage's steps, time, threads, best step and validation history under ``earlier_stages``."""
     from zoo.training import LAST_CKPT
 
+    from .recipes import restart_stages
+
     out = Path(out or f"runs/audio/{name}")
-    first_dir = out / "stage1"
-    held = [p for p in (first_dir / LAST_CKPT, out / LAST_CKPT) if p.is_file()]
+    later = restart_stages(recipe["restart"])
+    dirs = [out / f"stage{i + 1}" for i in range(len(later))] + [out]
+    held = [d / LAST_CKPT for d in dirs if (d / LAST_CKPT).is_file()]
     if resume and not held:
         raise InputError(f"--resume: expected a run folder with {LAST_CKPT}, got {str(out)!r} without one")
     if not resume and held:
         raise InputError(f"{str(out)!r} already holds a run ({held[0].relative_to(out)}): pass --resume to continue "
                          "it, or another --out")  # fmt: skip
-    first = {k: v for k, v in recipe.items() if k != "restart"}
-    if (first_dir / "result.json").is_file():  # the first stage has finished
-        done = json.loads((first_dir / "result.json").read_text())
-    else:
-        done = run_training(name, model=model, recipe=first, out=first_dir, resume=(first_dir / LAST_CKPT).is_file(),
-                            **kw)  # fmt: skip
-    per_epoch = max(1, int(first["train_size"]) // int(first["batch_size"]))
-    second = dict(first, max_steps=int(recipe["restart"]["max_steps"]), init=str(first_dir / "hub"),
-                  optim=dict(first["optim"], lr=float(recipe["restart"]["lr"])),
-                  stream_offset=-(-int(done["steps"]) // per_epoch))  # the epochs the first stage drew from
-    kw.pop("max_steps", None)  # --max-steps sets the first stage's length
-    result = run_training(name, recipe=second, out=out, resume=(out / LAST_CKPT).is_file(), stop_after=stop_after, **kw)
-    result["first_stage"] = {"steps": done["steps"], "train_seconds": done["train_seconds"], "threads": done["threads"],
-                             "best_step": done.get("best_step"), "val_si_snri": val_history(first_dir)}  # fmt: skip
-    atomic_write_bytes(out / "result.json", (json.dumps(result, indent=2) + "\n").encode())
-    return result
+    base = {k: v for k, v in recipe.items() if k != "restart"}
+    per_epoch = max(1, int(base["train_size"]) // int(base["batch_size"]))
+    drawn, earlier = int(base.get("stream_offset", 0)), []  # epochs of the training stream drawn so far
+    for i, folder in enumerate(dirs):
+        stage, last = base, folder == out
+        if i:  # a warm restart from the best weights of the stage before
+            stage = dict(base, max_steps=int(later[i - 1]["max_steps"]), init=str(dirs[i - 1] / "hub"),
+                         optim=dict(base["optim"], lr=float(later[i - 1]["lr"])), stream_offset=drawn)  # fmt: skip
+            kw.pop("max_steps", None)  # --max-steps sets the first stage's length
+        if not last and (folder / "result.json").is_file():  # this stage has finished
+            done = json.loads((folder / "result.json").read_text())
+        else:
+            done = run_training(name, model=None if i else model, recipe=stage, out=folder,
+                                resume=(folder / LAST_CKPT).is_file(), stop_after=stop_after if last else None, **kw)
+        drawn += -(-int(done["steps"]) // per_epoch)
+        if not last:
+            earlier.append({"steps": done["steps"], "train_seconds": done["train_seconds"], "threads": done["threads"],
+                            "best_step": done.get("best_step"), "val_si_snri": val_history(folder)})  # fmt: skip
+    done["earlier_stages"] = earlier
+    atomic_write_bytes(out / "result.json", (json.dumps(done, indent=2) + "\n").encode())
+    return done
 
 
 def val_history(run: str | Path) -> dict[int, float]:

@@ -3,14 +3,15 @@
     python benchmarks/audio_curves.py [--out docs/img/audio_val_curves.png] [--run NAME=runs/audio/other/NAME ...]
 
 The curves are the values `python -m zoo.audio.publish` recorded from each training log (100 fixed
-validation mixtures every 250 steps, min and max mode alternating; a dotted line marks where a two-stage
-recipe's second stage begins). ``--run LABEL=DIR`` adds the curve of another run folder (its
+validation mixtures every 250 steps, min and max mode alternating; dotted lines mark where the later stages
+(warm restarts) of a recipe in stages begin). ``--run LABEL=DIR`` adds the curve of another run folder (its
 ``logs/version_*/metrics.csv``), e.g. a longer schedule, drawn dashed.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 from pathlib import Path
 
 
@@ -37,8 +38,8 @@ def main(argv=None) -> int:
         test = f"{t['min']['si_snri']:.2f} / {t['max']['si_snri']:.2f} dB min / max" if "min" in t else f"{t['si_snri']:.2f} dB"
         (line,) = ax.plot(steps, vals, marker="o", ms=3, label=f"{name} (test {test})")
         colors[name] = line.get_color()
-        if facts.get("first_stage"):  # where the second stage (warm restart) begins
-            ax.axvline(facts["first_stage"]["steps"], color="grey", lw=0.8, ls=":")
+        for start in itertools.accumulate(s["steps"] for s in facts.get("earlier_stages", [])):
+            ax.axvline(start, color="grey", lw=0.8, ls=":")  # where a later stage (warm restart) begins
     for spec in a.run:
         label, _, run = spec.partition("=")
         hist = val_history(Path(run))

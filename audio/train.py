@@ -112,8 +112,12 @@ def run_training(name: str, *, model=None, recipe: dict | None = None, out: str 
     if recipe.get("init"):  # a continued stage starts from the weights of the stage before
         from zoo.loading import load_weights_file
 
-        init = Path(recipe["init"])
-        load_weights_file(model, init / "model.safetensors" if init.is_dir() else init)
+        init, digest = Path(recipe["init"]), None
+        if init.is_dir():  # a Hub-form folder: its weights are checked against the sha256 its config records
+            config = init / "config.json"
+            digest = json.loads(config.read_text()).get("weights_sha256") if config.is_file() else None
+            init = init / "model.safetensors"
+        load_weights_file(model, init, digest)
     dm = _datamodule(recipe, data, **data_over)
     dm.setup()
     steps = int(max_steps or recipe["max_steps"])

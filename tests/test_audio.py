@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import statistics
 from pathlib import Path
 
@@ -887,7 +888,7 @@ def test_a_recipe_in_stages_restarts_from_the_best_weights_before_and_continues_
         return getitem(self, i)
 
     def spy_load(model, path, sha256=None):
-        loaded.append(Path(path))
+        loaded.append((Path(path), sha256))
         return load(model, path, sha256)
 
     monkeypatch.setattr(data._Mixtures, "__getitem__", spy)
@@ -904,8 +905,9 @@ def test_a_recipe_in_stages_restarts_from_the_best_weights_before_and_continues_
     res = run_training("convtasnet-fsdd2mix", recipe=recipe, out=out, data=tmp_path / "wavs", progress=False)
     # stage 1 draws epoch 0 of the stream; each later stage goes on with the next epoch instead of drawing epoch 0 again
     assert seen == [(epoch, i) for epoch in range(3) for i in range(4)]
-    # each later stage starts from the best weights of the stage before
-    assert loaded == [out / "stage1" / "hub" / "model.safetensors", out / "stage2" / "hub" / "model.safetensors"]
+    # each later stage starts from the best weights of the stage before, checked against the sha256 its folder records
+    assert loaded == [(out / f"stage{k}" / "hub" / "model.safetensors",
+                       json.loads((out / f"stage{k}" / "hub" / "config.json").read_text())["weights_sha256"]) for k in (1, 2)]
     stages = [json.loads((out / f"stage{k}" / "result.json").read_text()) for k in (1, 2)]
     assert (stages[1]["recipe"]["stream_offset"], stages[1]["recipe"]["optim"]["lr"]) == (1, 2e-4)
     assert (res["steps"], res["recipe"]["stream_offset"], res["recipe"]["optim"]["lr"]) == (2, 2, 1e-4)
@@ -919,6 +921,13 @@ def test_a_recipe_in_stages_restarts_from_the_best_weights_before_and_continues_
         run_training("convtasnet-fsdd2mix", recipe=recipe, out=out, data=tmp_path / "wavs", progress=False)
     with pytest.raises(InputError, match=r"--resume: expected a run folder with last.ckpt, got '.*none' without one"):
         run_training("convtasnet-fsdd2mix", recipe=recipe, out=tmp_path / "none", resume=True)
+    # weights changed after their stage ended are refused when the next stage starts from them
+    tampered = tmp_path / "tampered"
+    shutil.copytree(out / "stage1", tampered / "stage1")
+    (tampered / "stage1" / "hub" / "model.safetensors").write_bytes(
+        (out / "stage2" / "hub" / "model.safetensors").read_bytes())
+    with pytest.raises(WeightsIntegrityError, match=r"sha256 mismatch for .*tampered/stage1/hub/model.safetensors"):
+        run_training("convtasnet-fsdd2mix", recipe=recipe, out=tampered, data=tmp_path / "wavs", progress=False, resume=True)
     # one restart may be given as a dict; anything else is refused, saying what was expected
     assert restart_stages({"max_steps": 2, "lr": 0.1}) == [{"max_steps": 2, "lr": 0.1}] and restart_stages(None) == []
     with pytest.raises(InputError) as e:
@@ -933,3 +942,13 @@ def test_a_recipe_in_stages_restarts_from_the_best_weights_before_and_continues_
                    "val_si_snri": {5: 1.0, 10: 2.0, 14: 3.0, 15: 5.0, 16: 4.0},
                    "earlier_stages": [{"steps": 10, "train_seconds": 20.0, "threads": 1, "best_step": 9},
                                       {"steps": 4, "train_seconds": 6.0, "threads": 2, "best_step": 4}]}  # fmt: skip
+
+
+def test_the_curves_script_tabulates_validation_every_500_steps():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("audio_curves", Path(__file__).parents[1] / "benchmarks" / "audio_curves.py")
+    curves = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(curves)
+    assert curves.markdown_table({"a": {250: 1.0, 500: 2.0, 1000: 3.456}, "b": {500: 1.234, 1500: 9.0}}) == (
+        "| step | 500 | 1 000 | 1 500 |\n|---|---|---|---|\n| a (dB) | 2.00 | 3.46 | — |\n| b (dB) | 1.23 | — | 9.00 |")

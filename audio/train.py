@@ -112,12 +112,13 @@ def run_training(name: str, *, model=None, recipe: dict | None = None, out: str 
     if recipe.get("init"):  # a continued stage starts from the weights of the stage before
         from zoo.loading import load_weights_file
 
-        init, digest = Path(recipe["init"]), None
-        if init.is_dir():  # a Hub-form folder: its weights are checked against the sha256 its config records
-            config = init / "config.json"
-            digest = json.loads(config.read_text()).get("weights_sha256") if config.is_file() else None
+        init = Path(recipe["init"])
+        if init.is_dir():  # a Hub-form folder: weights checked against the sha256 its config records, and finite
+            from zoo.hub import verify_folder
+
+            verify_folder(init)
             init = init / "model.safetensors"
-        load_weights_file(model, init, digest)
+        load_weights_file(model, init)
     dm = _datamodule(recipe, data, **data_over)
     dm.setup()
     steps = int(max_steps or recipe["max_steps"])

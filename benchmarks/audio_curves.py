@@ -7,7 +7,7 @@ The curves are the values `python -m zoo.audio.publish` recorded from each train
 validation mixtures every 250 steps, min and max mode alternating; dotted lines mark where the later stages
 (warm restarts) of a recipe in stages begin). ``--run LABEL=DIR`` adds the curve of another run folder (its
 ``logs/version_*/metrics.csv``), e.g. a longer schedule, drawn dashed. ``--max-step N`` draws the first N steps
-only; ``--table`` also prints the values every 500 steps as a Markdown table.
+only; ``--table`` also prints the values every 500 steps and their mean (every 250) as a Markdown table.
 """
 
 from __future__ import annotations
@@ -71,21 +71,26 @@ def main(argv=None) -> int:
     return 0
 
 
-def markdown_table(curves: dict[str, dict[int, float]], every: int = 500) -> str:
-    """Rows: the curves; columns: every ``every`` steps that any curve has (``—`` where one has no value).
+def markdown_table(curves: dict[str, dict[int, float]], every: int = 500, mean_every: int = 250) -> str:
+    """Rows: the curves; columns: every ``every`` steps that any curve has (``—`` where one has no value), then the
+    mean of the values every ``mean_every`` steps up to the last step of any curve (``—`` for a curve that lacks one).
 
-    >>> print(markdown_table({"a": {250: 1.0, 500: 2.0, 1000: 3.5}, "b": {500: 1.234}}))
-    | step | 500 | 1 000 |
-    |---|---|---|
-    | a (dB) | 2.00 | 3.50 |
-    | b (dB) | 1.23 | — |
+    >>> print(markdown_table({"a": {250: 1.0, 500: 2.0, 750: 2.5, 1000: 3.5}, "b": {500: 1.234}}))
+    | step | 500 | 1 000 | mean, steps 250–1 000 |
+    |---|---|---|---|
+    | a (dB) | 2.00 | 3.50 | 2.25 |
+    | b (dB) | 1.23 | — | — |
     """
     steps = sorted({s for c in curves.values() for s in c if s % every == 0})
-    rows = ["| step | " + " | ".join(f"{s:,}".replace(",", " ") for s in steps) + " |", "|---" * (len(steps) + 1) + "|"]
+    last = max(s for c in curves.values() for s in c)
+    span = range(mean_every, last + 1, mean_every)
+    num = lambda s: f"{s:,}".replace(",", " ")  # noqa: E731
+    rows = ["| step | " + " | ".join(num(s) for s in steps) + f" | mean, steps {num(span[0])}–{num(last)} |",
+            "|---" * (len(steps) + 2) + "|"]  # fmt: skip
     for label, c in curves.items():
-        rows.append(f"| {label} (dB) | " + " | ".join(f"{c[s]:.2f}" if s in c else "—" for s in steps) + " |")
+        mean = f"{sum(c[s] for s in span) / len(span):.2f}" if all(s in c for s in span) else "—"
+        rows.append(f"| {label} (dB) | " + " | ".join(f"{c[s]:.2f}" if s in c else "—" for s in steps) + f" | {mean} |")
     return "\n".join(rows)
-
 
 if __name__ == "__main__":
     raise SystemExit(main())

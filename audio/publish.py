@@ -96,6 +96,7 @@ def measure(name: str, runs: Path) -> dict:
         **({"train_seconds_note": result["train_seconds_note"]} if result.get("train_seconds_note") else {}),
         "threads": int(result.get("threads", 1)),
         **({"threads_note": result["threads_note"]} if result.get("threads_note") else {}),
+        **({"segments": result["segments"]} if result.get("segments") else {}),
         "val_si_snri": val_history(run),
         "test": {m: _summary(test[m]) for m in MODES},
         "fp32_test_si_snri": fp32,
@@ -116,14 +117,16 @@ def measure(name: str, runs: Path) -> dict:
 
 
 def across_stages(facts: dict, earlier: list[dict]) -> dict:
-    """The facts of a run in stages: steps, best step, time and validations counted across the ``earlier``
-    stages (``result.json``'s ``earlier_stages``, in order) and the last (``facts``, its steps counted from 0)."""
-    n, val, seconds = 0, {}, 0.0
+    """The facts of a run in stages: steps, best step, time, validations and segments (threads and time of each
+    fit, `zoo.training.train_segments`) counted across the ``earlier`` stages (``result.json``'s
+    ``earlier_stages``, in order) and the last (``facts``, its steps counted from 0)."""
+    n, val, seconds, segments = 0, {}, 0.0, []
     for stage in earlier + [facts]:
         val.update({n + int(k): v for k, v in stage["val_si_snri"].items()})
+        segments += [dict(s, steps=[n + s["steps"][0], n + s["steps"][1]]) for s in stage.get("segments") or []]
         n, seconds = n + int(stage["steps"]), seconds + stage["train_seconds"]
     return {**facts, "steps": n, "best_step": n - int(facts["steps"]) + facts["best_step"],
-            "train_seconds": round(seconds, 1), "val_si_snri": val,
+            "train_seconds": round(seconds, 1), "val_si_snri": val, **({"segments": segments} if segments else {}),
             "earlier_stages": [{k: s[k] for k in ("steps", "train_seconds", "threads", "best_step")} for s in earlier]}
 
 

@@ -143,14 +143,44 @@ def _duration(seconds: float) -> str:
 def _threads(facts: dict) -> str:
     if facts.get("threads_note"):  # a run resumed with another thread count says how
         return facts["threads_note"]
-    n = facts.get("threads", 1)  # runs that did not record it used one thread
+    ranges = thread_ranges(facts.get("segments") or [])
+    if len(ranges) > 1:
+        return ", ".join(f"{_thread_words(n)} for steps {_int(a)}-{_int(b)}" if n else f"steps {_int(a)}-{_int(b)} "
+                         "not recorded" for a, b, n in ranges)  # fmt: skip
+    return _thread_words(facts.get("threads", 1))  # runs that did not record it used one thread
+
+
+def _thread_words(n: int) -> str:
     return "one CPU thread" if n == 1 else f"{n} CPU threads"
+
+
+def _int(n: int) -> str:
+    return f"{n:,}".replace(",", " ")
+
+
+def thread_ranges(segments: list[dict]) -> list[tuple[int, int, int | None]]:
+    """``(first step, last step, threads)`` of a run's segments (`zoo.training.train_segments`, steps counted
+    across stages), neighbours with the same thread count joined; steps before the first recorded segment, or
+    between two, come as ``threads=None``. No segments: ``[]``."""
+    out: list[tuple[int, int, int | None]] = []
+    for s in segments:
+        a, b, n = int(s["steps"][0]), int(s["steps"][1]), int(s["threads"])
+        if b < a:  # a fit that ran no step (resumed at its end)
+            continue
+        end = out[-1][1] if out else 0
+        if a > end + 1:
+            out.append((end + 1, a - 1, None))
+        if out and out[-1][2] == n:
+            out[-1] = (out[-1][0], b, n)
+        else:
+            out.append((a, b, n))
+    return out
 
 
 def _training_notes(name: str, facts: dict) -> str:
     n = facts.get("threads", 1)
     where = "a 2-core CPU shared with one other job" if n == 1 else "a 2-core CPU with no other job"
-    if facts.get("threads_note"):
+    if facts.get("threads_note") or len(thread_ranges(facts.get("segments") or [])) > 1:
         where = "a 2-core CPU"
     val = sorted((int(k), v) for k, v in facts["val_si_snri"].items())
     return (f"Run here as `ZOO_DATA_DIR=/path/to/data zoo train {name} --threads {n} --no-progress` ({_threads(facts)}, "

@@ -86,7 +86,7 @@ def run_training(name: str, *, model=None, recipe: dict | None = None, out: str 
     ``stop_after``: end the fit after this many steps, as an interruption would (the schedule still spans
     ``max_steps``; tests use it to check that resuming continues exactly)."""
     from zoo.loading import build
-    from zoo.training import LAST_CKPT, fit, make_trainer, seed_everything, train_seconds
+    from zoo.training import LAST_CKPT, fit, make_trainer, seed_everything, train_seconds, train_segments
 
     from .recipes import train_recipe
     from .task import SeparationTask
@@ -149,7 +149,8 @@ def run_training(name: str, *, model=None, recipe: dict | None = None, out: str 
     best_step = int(torch.load(best, map_location="cpu", weights_only=False)["global_step"]) if best else None
     result = {"name": name, "steps": int(trainer.global_step), "train_seconds": round(train_s, 1),
               "best_checkpoint": str(best), "best_step": best_step, "parameters": sum(p.numel() for p in model.parameters()),
-              "threads": torch.get_num_threads(), "recipe": recipe, "test": res}  # fmt: skip
+              "threads": torch.get_num_threads(), "segments": train_segments(trainer), "recipe": recipe,
+              "test": res}  # fmt: skip
     save_folder(model, name, out / "hub", result)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out / "result.json", (json.dumps(result, indent=2) + "\n").encode())
@@ -162,7 +163,8 @@ def _run_in_stages(name: str, recipe: dict, *, out, resume: bool, stop_after, mo
     best weights of the stage before with a fresh optimiser, warm-up and cosine from ``lr`` (a warm restart), the
     training stream going on where the stage before ended; the last stage runs in ``<out>``, the ones between in
     ``<out>/stage2``, ... ``resume`` continues whichever stage was interrupted. The result is the last stage's,
-    with each earlier stage's steps, time, threads, best step and validation history under ``earlier_stages``."""
+    with each earlier stage's steps, time, threads and their segments (`zoo.training.train_segments`), best step
+    and validation history under ``earlier_stages``."""
     from zoo.training import LAST_CKPT
 
     from .recipes import restart_stages
@@ -193,7 +195,8 @@ def _run_in_stages(name: str, recipe: dict, *, out, resume: bool, stop_after, mo
         drawn += -(-int(done["steps"]) // per_epoch)
         if not last:
             earlier.append({"steps": done["steps"], "train_seconds": done["train_seconds"], "threads": done["threads"],
-                            "best_step": done.get("best_step"), "val_si_snri": val_history(folder)})  # fmt: skip
+                            "segments": done.get("segments", []), "best_step": done.get("best_step"),
+                            "val_si_snri": val_history(folder)})  # fmt: skip
     done["earlier_stages"] = earlier
     atomic_write_bytes(out / "result.json", (json.dumps(done, indent=2) + "\n").encode())
     return done

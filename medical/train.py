@@ -35,7 +35,7 @@ from zoo.medical.data import (
     train_transforms,
 )
 from zoo.medical.infer import predict_logits, segment
-from zoo.training import ZooModule, fit, make_trainer, seed_everything, train_seconds
+from zoo.training import ZooModule, fit, make_trainer, seed_everything, train_seconds, train_segments
 
 __all__ = ["SegmentationTask", "make_loaders", "train", "evaluate"]
 
@@ -173,6 +173,7 @@ def train(
     summary = {
         "steps": int(trainer.global_step),
         "train_seconds": round(train_seconds(trainer), 1),  # across resumes
+        "segments": train_segments(trainer),  # each fit's steps, threads, wall and CPU seconds
         "best_val_dice": float(trainer.checkpoint_callback.best_model_score or float("nan")),
         "best_checkpoint": str(best),
     }

@@ -722,7 +722,7 @@ def test_registered_separators_have_weights_metrics_and_a_baseline_comparison():
 def test_card_states_training_time_and_a_resumed_runs_threads():
     from zoo.audio.publish import _load_trained
     from zoo.audio.recipes import RECIPES
-    from zoo.audio.registry import _duration, _schedule, _stage_starts, entry_for_run
+    from zoo.audio.registry import _duration, _schedule, _stage_starts, entry_for_run, thread_ranges
 
     assert (_duration(2845.3), _duration(3600.0), _duration(5141.1)) == ("under an hour", "about 1.0 hours", "about 1.4 hours")
     facts = _load_trained()["convtasnet-fsdd2mix"]
@@ -749,6 +749,16 @@ def test_card_states_training_time_and_a_resumed_runs_threads():
     assert "PIT SI-SNR loss, one thread, then two for 86 min;" in e.description
     assert "a small model trained for about 1.4 hours on one thread, then two," in e.description
     assert "(one thread, then two, 5141 s of training on a 2-core CPU)" in e.extra["training_notes"]
+    # without a note, the recorded segments (steps across stages) say it; unrecorded steps are named as such
+    segments = [{"steps": [4001, 10000], "threads": 1}, {"steps": [10001, 12500], "threads": 2},
+                {"steps": [12501, 12500], "threads": 1}, {"steps": [12501, 19000], "threads": 2}]
+    assert thread_ranges(segments) == [(1, 4000, None), (4001, 10000, 1), (10001, 19000, 2)]
+    e = entry_for_run("convtasnet-fsdd2mix", {**facts, "threads": 2, "segments": segments})
+    assert ("PIT SI-SNR loss, steps 1-4 000 not recorded, one CPU thread for steps 4 001-10 000, 2 CPU threads for "
+            "steps 10 001-19 000 for 112 min;") in e.description
+    assert "6735 s of training on a 2-core CPU)" in e.extra["training_notes"]
+    e = entry_for_run("convtasnet-fsdd2mix", {**facts, "segments": [{"steps": [1, 19000], "threads": 1}]})
+    assert "a small model trained for about 1.9 hours on one CPU thread," in e.description
 
 
 def test_paired_difference_pinned_and_errors():
@@ -912,8 +922,11 @@ def test_a_recipe_in_stages_restarts_from_the_best_weights_before_and_continues_
     assert (res["steps"], res["recipe"]["stream_offset"], res["recipe"]["optim"]["lr"]) == (2, 2, 1e-4)
     assert "restart" not in res["recipe"] and res["recipe"]["init"] == str(out / "stage2" / "hub")
     assert res["earlier_stages"] == [
-        {"steps": 2, "train_seconds": s["train_seconds"], "threads": s["threads"], "best_step": 2,
-         "val_si_snri": {2: val_history(out / f"stage{k}")[2]}} for k, s in zip((1, 2), stages)]  # fmt: skip
+        {"steps": 2, "train_seconds": s["train_seconds"], "threads": s["threads"], "segments": s["segments"],
+         "best_step": 2, "val_si_snri": {2: val_history(out / f"stage{k}")[2]}} for k, s in zip((1, 2), stages)]  # fmt: skip
+    # each stage records its one fit: steps counted in the stage, this process's thread count
+    threads = torch.get_num_threads()
+    assert [[(g["steps"], g["threads"]) for g in r["segments"]] for r in stages + [res]] == [[([1, 2], threads)]] * 3
     assert [s["steps"] for s in json.loads((out / "result.json").read_text())["earlier_stages"]] == [2, 2]
     assert load_file(out / "stage1" / "hub" / "model.safetensors").keys() == load_file(out / "hub" / "model.safetensors").keys()
     with pytest.raises(InputError, match=r"already holds a run \(stage1/last.ckpt\): pass --resume"):
@@ -932,13 +945,17 @@ def test_a_recipe_in_stages_restarts_from_the_best_weights_before_and_continues_
     with pytest.raises(InputError) as e:
         run_training("convtasnet-fsdd2mix", recipe=dict(recipe, restart=[{"max_steps": 2}]), out=tmp_path / "bad")
     assert str(e.value) == 'restart: expected {"max_steps": N, "lr": X}, a list of them or null, got [{"max_steps": 2}]'
-    # what the model folder reports: steps, time and validations counted across the stages
-    last = {"steps": 2, "best_step": 1, "train_seconds": 3.3, "val_si_snri": {"1": 5.0, "2": 4.0}, "dtype": "float16"}
+    # what the model folder reports: steps, time, validations and segments counted across the stages
+    last = {"steps": 2, "best_step": 1, "train_seconds": 3.3, "val_si_snri": {"1": 5.0, "2": 4.0}, "dtype": "float16",
+            "segments": [{"steps": [1, 2], "threads": 2}]}
     got = across_stages(last, [{"steps": 10, "train_seconds": 20.0, "threads": 1, "best_step": 9,
-                                "val_si_snri": {"5": 1.0, "10": 2.0}},
+                                "val_si_snri": {"5": 1.0, "10": 2.0},
+                                "segments": [{"steps": [1, 6], "threads": 1}, {"steps": [7, 10], "threads": 2}]},
                                {"steps": 4, "train_seconds": 6.0, "threads": 2, "best_step": 4, "val_si_snri": {"4": 3.0}}])  # fmt: skip
     assert got == {"steps": 16, "best_step": 15, "train_seconds": 29.3, "dtype": "float16",
                    "val_si_snri": {5: 1.0, 10: 2.0, 14: 3.0, 15: 5.0, 16: 4.0},
+                   "segments": [{"steps": [1, 6], "threads": 1}, {"steps": [7, 10], "threads": 2},
+                                {"steps": [15, 16], "threads": 2}],
                    "earlier_stages": [{"steps": 10, "train_seconds": 20.0, "threads": 1, "best_step": 9},
                                       {"steps": 4, "train_seconds": 6.0, "threads": 2, "best_step": 4}]}  # fmt: skip
 

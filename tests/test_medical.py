@@ -550,4 +550,5 @@ def test_cli_finetune_keeps_its_run_dir_under_out_and_resumes(tmp_path):
     assert list(run.glob("logs/version_0/metrics.csv")) and list(run.glob("logs/version_0/hparams.yaml"))
     second = last_line(cli("finetune", "swin-unetr-brats-subset", "max_steps=2", "val_every=1", "num_samples=1", *common, "--resume"))
     assert second["steps"] == 2  # continued from last.ckpt, not restarted
+    assert [g["steps"] for g in second["segments"]] == [[1, 1], [2, 2]]  # the first fit and the resumed one
     assert from_pretrained(run / "model").config["model_args"]["out_channels"] == 4

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,7 @@ from zoo.training import (
     make_trainer,
     seed_everything,
     train_seconds,
+    train_segments,
 )
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -213,6 +215,54 @@ def test_train_seconds_counts_the_whole_run_across_resumes(tmp_path):
     assert [cb._duration for cb in timed.callbacks if isinstance(cb, L.pytorch.callbacks.Timer)] == [7.0]
     with pytest.raises(InputError, match="needs a trainer with a Timer callback"):
         train_seconds(L.Trainer(max_steps=1, callbacks=[], logger=False, enable_checkpointing=False))
+
+
+class Busy(L.Callback):
+    """Each training step also spends ``cpu`` seconds computing and ``idle`` seconds asleep."""
+
+    def __init__(self, cpu: float = 0.0, idle: float = 0.0):
+        self.cpu, self.idle = cpu, idle
+
+    def on_train_batch_end(self, *args):
+        import time
+
+        end = time.process_time() + self.cpu
+        while time.process_time() < end:
+            pass
+        time.sleep(self.idle)
+
+
+def test_train_segments_record_each_fit_of_a_resumed_run(tmp_path):
+    """RunSegments is kept in the checkpoints: a run interrupted after 8 steps and resumed with another thread
+    count reports two segments with their steps, threads, wall and CPU seconds; a step that waits shows as wall
+    time without CPU time. A checkpoint without its state starts the history where the run resumes."""
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        with pytest.raises(RuntimeError, match="simulated crash"):
+            _resume_run(tmp_path / "run", seed=0, callbacks=[Crash(at_epoch=2), Busy(cpu=0.03)])
+        torch.set_num_threads(2)
+        _, trainer = _resume_run(tmp_path / "run", seed=0, callbacks=[Busy(idle=0.06)])
+    finally:
+        torch.set_num_threads(threads)
+    first, second = segments = train_segments(trainer)
+    assert [(s["steps"], s["threads"]) for s in segments] == [([1, 8], 1), ([9, 16], 2)]
+    assert first["cpu_seconds"] >= 0.2 and first["seconds"] >= 0.2
+    assert second["seconds"] >= 0.45 and second["cpu_seconds"] < second["seconds"] - 0.3
+    for s in segments:
+        assert isinstance(s["load_average"], float) and s["load_average"] >= 0
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", s["started"]), s["started"]
+
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        _resume_run(tmp_path / "old", seed=0, callbacks=[Crash(at_epoch=2)])
+    ckpt = torch.load(tmp_path / "old" / LAST_CKPT, weights_only=False)
+    (key,) = [k for k in ckpt["callbacks"] if k.startswith("RunSegments")]
+    del ckpt["callbacks"][key]  # as written before the callback existed
+    torch.save(ckpt, tmp_path / "old" / LAST_CKPT)
+    _, trainer = _resume_run(tmp_path / "old", seed=0)
+    assert [s["steps"] for s in train_segments(trainer)] == [[9, 16]]
+    with pytest.raises(InputError, match="train_segments needs a trainer with a RunSegments callback"):
+        train_segments(L.Trainer(max_steps=1, callbacks=[], logger=False, enable_checkpointing=False))
 
 
 def test_resume_path_errors(tmp_path):

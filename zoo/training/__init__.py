@@ -5,7 +5,8 @@
 - :func:`make_trainer` — ``lightning.Trainer`` with checkpointing (``best.ckpt`` + ``last.ckpt``), early
   stopping, progress bar (on a terminal, off in CI), CSV (+ TensorBoard) logging; :func:`fit` — ``trainer.fit``
   resuming from ``last.ckpt``; :func:`finetune` — a run in a folder the user names, resumed on request;
-  :func:`train_seconds` — the run's training time, across resumes; :func:`logged_rows` — the rows of a run's
+  :func:`train_seconds` — the run's training time, across resumes; :func:`train_segments` — the threads,
+  wall and CPU time and load average of each of its fits; :func:`logged_rows` — the rows of a run's
   CSV logs, in the order written (resumed runs included).
 - :mod:`zoo.training.cli` — ``LightningCLI`` for every zoo task (``zoo fit --config my.yaml``), models by zoo name.
 - :mod:`zoo.training.data` — ``DatasetDataModule`` over datasets given as objects or by class path in a config
@@ -45,6 +46,7 @@ from zoo.training.trainer import (
     resolve_resume,
     restore_best,
     train_seconds,
+    train_segments,
 )
 
 __all__ = [
@@ -68,4 +70,5 @@ __all__ = [
     "restore_best",
     "seed_everything",
     "train_seconds",
+    "train_segments",
 ]

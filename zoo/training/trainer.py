@@ -134,6 +134,71 @@ class ResumedSchedule(Callback):
                     group["lr"] = base * f(sched.last_epoch)
 
 
+class RunSegments(Callback):
+    """The conditions of each part of a run: the first fit and every resume are one segment each, ``{"steps":
+    [first, last], "threads": N, "seconds": wall, "cpu_seconds": this process's CPU time, "load_average": the
+    mean of the 1-minute load average read after each step, "started": UTC time}``. The load average counts this
+    run's own threads too: about ``threads`` when nothing else ran, more when other jobs shared the machine.
+    Kept in the checkpoints, so a resumed run
+    knows the segments before it (the steps after the last checkpoint of an interrupted segment are repeated
+    by the next one and are not counted twice); a checkpoint written without this callback starts the history
+    at its step. CPU seconds far below ``threads`` x wall seconds mean that the process waited (another job
+    had the cores, or it was stopped). Added by :func:`make_trainer`; read with :func:`train_segments`."""
+
+    def __init__(self) -> None:
+        self.segments: list[dict] = []
+        self._clock: tuple[float, float] | None = None
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        import time
+        from datetime import datetime, timezone
+
+        step = int(trainer.global_step)
+        self.segments.append({
+            "steps": [step + 1, step], "threads": torch.get_num_threads(), "seconds": 0.0, "cpu_seconds": 0.0,
+            "load_average": None, "started": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        })  # fmt: skip
+        self._clock = (time.monotonic(), time.process_time())
+        self._load = [0.0, 0]  # sum and count of the load averages read in this segment
+
+    def _update(self, trainer: L.Trainer) -> None:
+        import time
+
+        if self._clock is not None and self.segments:
+            seg = self.segments[-1]
+            seg["steps"][1] = int(trainer.global_step)
+            seg["seconds"] = round(time.monotonic() - self._clock[0], 1)
+            seg["cpu_seconds"] = round(time.process_time() - self._clock[1], 1)
+            if hasattr(os, "getloadavg"):  # not on Windows
+                self._load = [self._load[0] + os.getloadavg()[0], self._load[1] + 1]
+                seg["load_average"] = round(self._load[0] / self._load[1], 2)
+
+    def on_train_batch_end(self, trainer: L.Trainer, *args: Any) -> None:
+        self._update(trainer)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._update(trainer)
+
+    def state_dict(self) -> dict:
+        return {"segments": [dict(s, steps=list(s["steps"])) for s in self.segments]}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.segments = [dict(s, steps=list(s["steps"])) for s in state_dict.get("segments", [])]
+
+
+def train_segments(trainer: L.Trainer) -> list[dict]:
+    """The segments of the run (:class:`RunSegments`, which :func:`make_trainer` adds): one per fit, resumes
+    included, each with its steps, threads, wall and CPU seconds and mean load average::
+
+        fit(module, datamodule, trainer)
+        train_segments(trainer)   # [{"steps": [1, 2000], "threads": 1, ...}, {"steps": [2001, 4500], ...}]
+    """
+    found = [cb for cb in trainer.callbacks if isinstance(cb, RunSegments)]
+    if not found:
+        raise InputError("train_segments needs a trainer with a RunSegments callback (make_trainer adds one); got none")
+    return [dict(s, steps=list(s["steps"])) for s in found[0].segments]
+
+
 def _lambdas(scheduler: Any) -> list:
     return list(scheduler.lr_lambdas) if isinstance(scheduler, torch.optim.lr_scheduler.LambdaLR) else []
 
@@ -171,7 +236,8 @@ def make_trainer(
     - Always: :class:`LoaderEpoch` (loaders with ``set_epoch`` learn the epoch; exact resumption),
       :class:`ResumedSchedule` (a run resumed with another length follows the new length, with a warning), and a
       ``Timer`` (Lightning's; ``max_time`` given: it is that limit), saved in the checkpoints, so that
-      :func:`train_seconds` is the training time of the whole run across resumes.
+      :func:`train_seconds` is the training time of the whole run across resumes; :class:`RunSegments`
+      records each fit's steps, threads, wall and CPU seconds and load average (:func:`train_segments`).
     - ``progress_bar``: Lightning's default bar when True; None (default) shows it only on an interactive
       terminal and not in CI (:func:`progress_bar_default`).
     - ``logger=...`` (default): :func:`default_loggers` under ``ckpt_dir`` (CSV, and TensorBoard when
@@ -188,7 +254,7 @@ def make_trainer(
         raise InputError(f"mode must be 'min' or 'max', got {mode!r}")
     if patience is not None and monitor is None:
         raise InputError("early stopping (patience) needs a monitor metric, got monitor=None")
-    cbs: list[Callback] = [*callbacks, LoaderEpoch(), ResumedSchedule()]
+    cbs: list[Callback] = [*callbacks, LoaderEpoch(), ResumedSchedule(), RunSegments()]
     if not any(isinstance(cb, Timer) for cb in cbs):  # Trainer(max_time=...) would add one; ours also times
         cbs.append(Timer(duration=trainer_kwargs.pop("max_time", None), interval="step", verbose=False))
     if ckpt_dir is not None:

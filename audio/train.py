@@ -113,10 +113,10 @@ def run_training(name: str, *, model=None, recipe: dict | None = None, out: str 
         from zoo.loading import load_weights_file
 
         init = Path(recipe["init"])
-        if init.is_dir():  # a Hub-form folder: weights checked against the sha256 its config records, and finite
+        if init.is_dir():  # the stage's Hub-form folder: weights checked against the sha256 it records, and finite
             from zoo.hub import verify_folder
 
-            verify_folder(init)
+            verify_folder(init, require_sha256=True)
             init = init / "model.safetensors"
         load_weights_file(model, init)
     dm = _datamodule(recipe, data, **data_over)

@@ -325,14 +325,18 @@ def _read_config(folder: Path) -> dict:
     return config
 
 
-def verify_folder(folder: str | os.PathLike) -> dict:
+def verify_folder(folder: str | os.PathLike, require_sha256: bool = False) -> dict:
     """Check a model folder before use or upload; returns its config.
 
     Refused (`WeightsIntegrityError`): unreadable ``config.json``, weights whose sha256 differs from the one
-    recorded, unreadable or non-finite weights. A folder without a recorded hash (hand-made) passes with a warning.
+    recorded, unreadable or non-finite weights. A folder without a recorded hash (hand-made) passes with a warning,
+    or is refused with ``require_sha256=True`` (for folders the zoo wrote itself, which always record one).
     """
     folder = Path(folder)
     config = _read_config(folder)
+    if require_sha256 and not config.get("weights_sha256"):
+        raise WeightsIntegrityError(f"{folder / CONFIG_NAME} records no weights_sha256: expected the sha256 of "
+                                    f"{WEIGHTS_NAME} that save_pretrained records, so the weights cannot be verified")
     _read_verified_weights(folder, config)
     return config
 

@@ -940,6 +940,12 @@ def test_a_recipe_in_stages_restarts_from_the_best_weights_before_and_continues_
         (out / "stage2" / "hub" / "model.safetensors").read_bytes())
     with pytest.raises(WeightsIntegrityError, match=r"sha256 mismatch for .*tampered/stage1/hub/model.safetensors"):
         run_training("convtasnet-fsdd2mix", recipe=recipe, out=tampered, data=tmp_path / "wavs", progress=False, resume=True)
+    config = json.loads((out / "stage1" / "hub" / "config.json").read_text())  # and a folder that records no sha256
+    (tampered / "stage1" / "hub" / "config.json").write_text(json.dumps({k: v for k, v in config.items() if k != "weights_sha256"}))
+    with pytest.raises(WeightsIntegrityError) as e:
+        run_training("convtasnet-fsdd2mix", recipe=recipe, out=tampered, data=tmp_path / "wavs", progress=False, resume=True)
+    assert str(e.value) == (f"{tampered / 'stage1' / 'hub' / 'config.json'} records no weights_sha256: expected the "
+                            "sha256 of model.safetensors that save_pretrained records, so the weights cannot be verified")
     # one restart may be given as a dict; anything else is refused, saying what was expected
     assert restart_stages({"max_steps": 2, "lr": 0.1}) == [{"max_steps": 2, "lr": 0.1}] and restart_stages(None) == []
     with pytest.raises(InputError) as e:

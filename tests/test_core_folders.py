@@ -127,6 +127,10 @@ def test_hand_made_folder_loads_with_a_warning_and_nan_weights_are_refused(regis
     with pytest.warns(UserWarning, match="records no weights_sha256"):
         again = from_pretrained(folder)
     assert torch.equal(again.fc1.weight, model.fc1.weight)
+    with pytest.raises(WeightsIntegrityError) as e:  # where the zoo wrote the folder itself, a hash is required
+        verify_folder(folder, require_sha256=True)
+    assert str(e.value) == (f"{folder / 'config.json'} records no weights_sha256: expected the sha256 of "
+                            "model.safetensors that save_pretrained records, so the weights cannot be verified")
     state = {k: v.clone() for k, v in model.state_dict().items()}
     state["fc1.weight"][0, 0] = float("nan")
     save_file(state, str(folder / "model.safetensors"))

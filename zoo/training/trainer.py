@@ -139,11 +139,11 @@ class RunSegments(Callback):
     [first, last], "threads": N, "seconds": wall, "cpu_seconds": this process's CPU time, "load_average": the
     mean of the 1-minute load average read after each step, "started": UTC time}``. The load average counts this
     run's own threads too: about ``threads`` when nothing else ran, more when other jobs shared the machine.
-    Kept in the checkpoints, so a resumed run
-    knows the segments before it (the steps after the last checkpoint of an interrupted segment are repeated
-    by the next one and are not counted twice); a checkpoint written without this callback starts the history
-    at its step. CPU seconds far below ``threads`` x wall seconds mean that the process waited (another job
-    had the cores, or it was stopped). Added by :func:`make_trainer`; read with :func:`train_segments`."""
+    Kept in the checkpoints, so a resumed run knows the segments before it (the steps after the last checkpoint
+    of an interrupted segment are repeated by the next one and are not counted twice); a checkpoint written
+    without this callback starts the history at its step. CPU seconds far below ``threads`` x wall seconds mean
+    that the process waited (another job had the cores, or it was stopped). Added by :func:`make_trainer`; read
+    with :func:`train_segments`."""
 
     def __init__(self) -> None:
         self.segments: list[dict] = []
@@ -237,7 +237,7 @@ def make_trainer(
       :class:`ResumedSchedule` (a run resumed with another length follows the new length, with a warning), and a
       ``Timer`` (Lightning's; ``max_time`` given: it is that limit), saved in the checkpoints, so that
       :func:`train_seconds` is the training time of the whole run across resumes; :class:`RunSegments`
-      records each fit's steps, threads, wall and CPU seconds and load average (:func:`train_segments`).
+      records each fit's steps, threads, wall and CPU seconds and mean load average (:func:`train_segments`).
     - ``progress_bar``: Lightning's default bar when True; None (default) shows it only on an interactive
       terminal and not in CI (:func:`progress_bar_default`).
     - ``logger=...`` (default): :func:`default_loggers` under ``ckpt_dir`` (CSV, and TensorBoard when

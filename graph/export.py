@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from zoo.io import atomic_write_bytes
 from zoo.weights import sha256_file
 
 from .registry import make_entry
@@ -59,7 +60,7 @@ def _write_folder(name: str, model, facts: dict, dtype) -> Path:
 
     results = _json.loads((folder / "results.json").read_text())
     results["measured"] = {k: v for k, v in facts.items() if k not in ("model_args", "preprocessing", "sha256", "training_notes")}
-    (folder / "results.json").write_text(_json.dumps(results, indent=2, sort_keys=True) + "\n")
+    atomic_write_bytes(folder / "results.json", (_json.dumps(results, indent=2, sort_keys=True) + "\n").encode())
     return folder
 
 

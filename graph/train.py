@@ -259,9 +259,12 @@ def save_run(model, folder: Path) -> None:
     """Weights + config of a trained model (a Hub-form folder without registry entry)."""
     from safetensors.torch import save_file
 
+    from zoo.io import atomic_write, atomic_write_bytes
+
     folder.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(folder / "model.safetensors"))
-    (folder / "config.json").write_text(model.config.to_json())
+    with atomic_write(folder / "model.safetensors") as tmp:
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp))
+    atomic_write_bytes(folder / "config.json", model.config.to_json().encode())
 
 
 def load_run(folder: str | os.PathLike):

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from zoo.cli_support import command
 from zoo.errors import InputError
+from zoo.io import atomic_write_bytes
 
 COMMANDS: dict = {}  # zoo VERB -> (add_arguments, run), filled by @command below
 
@@ -171,7 +172,7 @@ def _fit_and_save(model, args, recipe: dict, out: Path, run_dir: Path, *, evalua
     if evaluate_after and data.is_dir():
         summary["test"] = evaluate(model, data, "test")
     summary["model_args"] = model.config.to_dict()["model_args"]
-    (run_dir / "result.json").write_text(json.dumps(summary, indent=2) + "\n")
+    atomic_write_bytes(run_dir / "result.json", (json.dumps(summary, indent=2) + "\n").encode())
     _emit(args, summary, json.dumps(summary, indent=2))
     return summary
 

@@ -27,6 +27,7 @@ from monai.metrics import DiceMetric
 from torch import nn
 
 from zoo.errors import InputError
+from zoo.io import atomic_write_bytes
 from zoo.medical.data import (
     BRATS_REGIONS,
     brats_cases,
@@ -177,7 +178,7 @@ def train(
         "best_val_dice": float(trainer.checkpoint_callback.best_model_score or float("nan")),
         "best_checkpoint": str(best),
     }
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    atomic_write_bytes(out_dir / "summary.json", (json.dumps(summary, indent=2) + "\n").encode())
     return model, summary
 
 

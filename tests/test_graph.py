@@ -476,3 +476,18 @@ def test_zoo_train_recipe_overrides_and_resume_reach_the_recipe(monkeypatch, tmp
     assert (recipe["epochs"], recipe["optim"]["lr"], recipe["model_args"]["hidden"]) == (3, 5e-4, 32)
     assert recipe["optim"]["scheduler"] == "cosine" and recipe["model_args"]["layers"] == 3 and recipe["dataset"] == "esol"
     assert main(["train", "gps-esol", "--epochs", "4", "--out", str(tmp_path)]) == 0 and calls[-1][0]["epochs"] == 4
+
+
+def test_save_run_round_trips_and_leaves_no_temporary_files(tmp_path):
+    """A run's model folder (`save_run`, written atomically) loads back (`load_run`) with the same weights and
+    outputs, and holds only its two files."""
+    import zoo
+    from zoo.graph.train import load_run, save_run
+
+    model = zoo.load("gps-mutag")
+    save_run(model, tmp_path / "run")
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["config.json", "model.safetensors"]
+    again = load_run(tmp_path / "run")
+    for k, v in model.state_dict().items():
+        assert torch.equal(again.state_dict()[k], v), k
+    torch.testing.assert_close(again.predict_graphs(TU_GRAPHS), model.eval().predict_graphs(TU_GRAPHS), atol=0, rtol=0)

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from zoo.errors import InputError
+from zoo.io import atomic_write_bytes
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*[a-z0-9]$")
 
@@ -122,7 +123,7 @@ def refresh_index() -> Path:
     """Rewrite ``zoo/model_index.json`` from the registered entries and the model folders."""
     from zoo import registry
 
-    registry.INDEX_PATH.write_text(json.dumps(registry.build_index(), indent=1, sort_keys=True) + "\n")
+    atomic_write_bytes(registry.INDEX_PATH, (json.dumps(registry.build_index(), indent=1, sort_keys=True) + "\n").encode())
     registry._INDEX = None
     return registry.INDEX_PATH
 

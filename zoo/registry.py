@@ -414,5 +414,7 @@ if __name__ == "__main__":  # python -m zoo.registry : rewrite the index after a
     from zoo import registry  # the imported module (domains register there), not this __main__ copy
 
     text = json.dumps(registry.build_index(), indent=1, sort_keys=True) + "\n"
-    INDEX_PATH.write_text(text)
+    from zoo.io import atomic_write_bytes
+
+    atomic_write_bytes(INDEX_PATH, text.encode())
     print(f"wrote {INDEX_PATH} ({len(json.loads(text)['models'])} models)")

@@ -13,7 +13,8 @@ the same mixtures. It also records the SI-SNRi of the first ``CHECK_MIXTURES`` t
 (``--measure-only`` stops there, so models can be measured in parallel processes); writing a folder
 compares each model mixture by mixture with the Conv-TasNet baseline (paired 95 % interval per mode) from
 the stored per-mixture scores, writes the folder with these facts in ``results.json`` and the card's widget
-example (the bundled mixture separated by the new weights). No Python file is rewritten.
+example (the bundled mixture separated by the new weights), and re-renders the other separators' cards, which
+quote its figures (`refresh_cards`). No Python file is rewritten.
 """
 
 from __future__ import annotations
@@ -160,6 +161,38 @@ def write(name: str, facts: dict, trained: dict, runs: Path) -> Path:
     return Path(folder)
 
 
+def refresh_cards(trained: dict, skip=()) -> list[Path]:
+    """Re-render the card text of the registered separators not in ``skip`` from their stored facts and the
+    others' in ``trained`` (a card names the other separators' figures, which a newly published model changes):
+    the ``description`` and ``training_notes`` of the folder's ``config.json``, then its ``README.md``; the
+    weights and results are not touched. Returns the folders that changed."""
+    from zoo.hub.card import write_card
+    from zoo.io import atomic_write
+    from zoo.promote import facts_from_entry
+    from zoo.registry import models_dir
+
+    from .recipes import RECIPES
+    from .registry import entry_for_run
+
+    changed = []
+    for name in sorted(set(trained) - set(skip)):
+        path = models_dir() / name / "config.json"
+        if name not in RECIPES or not path.is_file():
+            continue
+        card, _, _ = facts_from_entry(entry_for_run(name, trained[name], trained))
+        config = json.loads(path.read_text())
+        new = {k: card[k] for k in ("description", "training_notes") if k in card}
+        if all(config.get("card", {}).get(k) == v for k, v in new.items()):
+            continue
+        config.setdefault("card", {}).update(new)
+        with atomic_write(path) as tmp:
+            Path(tmp).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        write_card(path.parent)
+        print(path.parent, "card re-rendered")
+        changed.append(path.parent)
+    return changed
+
+
 def main(argv=None) -> int:
     from .registry import BASELINE
 
@@ -183,6 +216,7 @@ def main(argv=None) -> int:
     trained = {**_load_trained(), **facts}
     for name in sorted(a.names, key=lambda n: n != BASELINE):  # the baseline first
         write(name, facts[name], trained, runs)
+    refresh_cards(_load_trained(), skip=a.names)  # the other cards quote the new figures
     return 0
 
 

@@ -23,8 +23,10 @@ from __future__ import annotations
 import csv
 import os
 import sys
+import time
 import warnings
 from collections.abc import Iterable
+from datetime import datetime, timezone
 from pathlib import Path
 from types import EllipsisType
 from typing import Any
@@ -150,9 +152,6 @@ class RunSegments(Callback):
         self._clock: tuple[float, float] | None = None
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        import time
-        from datetime import datetime, timezone
-
         step = int(trainer.global_step)
         self.segments.append({
             "steps": [step + 1, step], "threads": torch.get_num_threads(), "seconds": 0.0, "cpu_seconds": 0.0,
@@ -162,8 +161,6 @@ class RunSegments(Callback):
         self._load = [0.0, 0]  # sum and count of the load averages read in this segment
 
     def _update(self, trainer: L.Trainer) -> None:
-        import time
-
         if self._clock is not None and self.segments:
             seg = self.segments[-1]
             seg["steps"][1] = int(trainer.global_step)

@@ -122,21 +122,20 @@ def train(name: str, data_dir: str | None = None, out: str = "runs/timeseries", 
     """Run recipe ``name`` end to end; returns the result dict (also written to ``result.json``).
 
     ``overrides`` change recipe fields (``max_epochs=4``, ``model_args={"d_model": 128}`` or
-    ``**{"model_args.d_model": 128}``). The run folder ``<out>/<name>`` is started afresh unless
-    ``resume=True``, which continues it from its ``last.ckpt``.
+    ``**{"model_args.d_model": 128}``). A new run needs ``<out>/<name>`` to be new or empty (a folder holding
+    files is refused, never cleared); ``resume=True`` continues it from its ``last.ckpt``
+    (`zoo.training.check_run_dir`).
     """
     import lightning as L
 
+    from zoo.training import check_run_dir
+
     torch.set_num_threads(threads)
     recipe = apply_recipe_overrides(get_recipe(name), overrides)
+    run_dir = check_run_dir(Path(out) / name, resume=resume, inputs=[data_dir])  # before any work
     L.seed_everything(recipe["seed"], workers=True)
     dm = make_datamodule(recipe, data_dir)
     model = build_model(recipe, dm, name=name)
-    run_dir = Path(out) / name
-    if run_dir.exists() and not resume:  # a fresh run: old checkpoints and logs would be picked up otherwise
-        import shutil
-
-        shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     info = fit(model, dm, recipe, run_dir)
     test = evaluate(model, dm.test_dataloader(), recipe["features"])
@@ -179,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
                    help="override a recipe field, e.g. --set max_epochs=4 --set model_args.d_model=128")
     p.add_argument("--publish", action="store_true", help="write hub/models/<name> after training")
+    p.add_argument("--resume", action="store_true", help="continue <out>/<name> from its last.ckpt")
     p.add_argument("--publish-only", action="store_true", help="only write hub/models/<name> from a finished run")
     a = p.parse_args(argv)
     if a.publish_only:
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     for item in a.set:
         key, _, value = item.partition("=")
         overrides[key] = json.loads(value)
-    train(a.name, a.data_dir, a.out, a.threads, publish=a.publish, **overrides)
+    train(a.name, a.data_dir, a.out, a.threads, publish=a.publish, resume=a.resume, **overrides)
     return 0
 
 

@@ -136,6 +136,23 @@ fn_ft_full, after_ft_full = protect(_make_csv_and_dir, _finetune_out_nonempty)
 fn_ft_in, after_ft_in = protect(lambda tmp: [ett_csv(tmp)], _finetune_out_holds_csv)
 
 
+def _train_over_a_run():
+    def make(tmp):
+        run = tmp / "runs" / "dlinear-etth1-h96"
+        run.mkdir(parents=True)
+        (run / "last.ckpt").write_bytes(b"a run of mine")
+        (run / "notes.txt").write_text("my notes")
+        return [tmp / "runs"]
+
+    def action(tmp, files):  # without --resume: refused, the earlier run kept as it is
+        return cli("train", "dlinear-etth1-h96", "max_epochs=1", "--out", files[0])
+
+    return protect(make, action)
+
+
+_run_fn, _run_after = _train_over_a_run()
+
+
 def _no_file(name):
     def after(tmp):
         assert not (tmp / name).exists(), f"{name} was written although the command failed"
@@ -294,4 +311,9 @@ CASES = [
          CLIError, (r"has 3 columns", r"expects 7")),
     Case("cli-train-unknown-override", lambda tmp: cli("train", "dlinear-etth1-h96", "max_epoch=1", "--out", tmp),
          CLIError, (r"no field 'max_epoch'", r"max_epochs")),
+    Case("cli-train-over-a-run", _run_fn, CLIError,
+         (r"expected a new or empty folder for --out", r"dlinear-etth1-h96", r"pass --resume to continue it"), _run_after),
+    Case("cli-train-resume-nothing",
+         lambda tmp: cli("train", "dlinear-etth1-h96", "max_epochs=1", "--resume", "--out", tmp / "fresh"), CLIError,
+         (r"--resume expected a previous run", r"found nothing"), _no_file("fresh/dlinear-etth1-h96/result.json")),
 ]

@@ -296,6 +296,13 @@ def main(argv=None) -> int:
     base = {"optim": dict(OPTIM), **RECIPES[args.recipe]}  # every field a user may override is listed
     recipe = {**apply_overrides(base, parse_overrides(args.overrides), args.recipe), "name": args.recipe}
     out = Path(args.out or f"runs/graph/{args.recipe}")
+    if out.exists() and not out.is_dir():
+        raise InputError(f"expected --out to be a folder, got the existing file {str(out)!r}")
+    for seed in args.seeds:  # before any work: a seed's earlier run is continued (--resume) or kept, never overwritten
+        done = out / f"seed{seed}"
+        if not args.resume and done.is_dir() and any(done.iterdir()):
+            raise InputError(f"{str(out)!r} already holds a run of seed {seed} ({done.name}/); pass --resume to continue "
+                             "it, or choose another --out or other --seeds")
     results_path = out / "results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
     for seed in args.seeds:

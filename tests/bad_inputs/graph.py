@@ -78,6 +78,15 @@ def _busy_folder(tmp):
     return [write(tmp, "data.csv", _many(20)), d]
 
 
+def _seed_runs(tmp):
+    (tmp / "r" / "seed1").mkdir(parents=True)
+    (tmp / "r" / "seed1" / "model.safetensors").write_bytes(b"seed 1 of mine")
+    return [tmp / "r"]
+
+
+# seeds 0 and 1 asked, seed 1 already run: refused before seed 0 is trained, the earlier run byte-identical
+_seed_run_fn, _seed_run_after = protect(_seed_runs, lambda tmp, f: cli("train", "gps-esol", "epochs=1", "--seeds", "0", "1",
+                                                                          "--out", f[0]))
 _ft_busy_fn, _ft_busy_after = protect(_busy_folder, lambda tmp, f: cli("finetune", MODEL, "--csv", f[0], "--out", f[1], "--epochs", "1"))
 _ft_out_holds_csv_fn, _ft_out_holds_csv_after = protect(
     lambda tmp: [write(tmp, "data.csv", _many(20))],
@@ -209,4 +218,6 @@ CASES = [
          (r"expected a registered graph recipe \(gps-bbbp, .*\) or --csv FILE, got 'gps'",)),
     Case("cli-train-unknown-override", lambda tmp: cli("train", "gps-esol", "epoch=3", "--out", tmp / "r"), CLIError,
          (r"gps-esol has no field 'epoch'", r"epochs")),
+    Case("cli-train-over-a-seed", _seed_run_fn, CLIError,
+         (r"already holds a run of seed 1 \(seed1/\)", r"pass --resume to continue it", r"other --seeds"), _seed_run_after),
 ]

@@ -281,6 +281,30 @@ def test_forecast_and_evaluate_restore_the_train_mode():
 
 # ----------------------------------------------------------------------------- CLI
 @needs_etth1
+def test_cli_train_records_each_fit_and_resumes_where_it_stopped(tmp_path):
+    """`zoo train` writes result.json with one segment per fit (`zoo.training.train_segments`); `--resume` with a
+    longer schedule continues after the first fit's last step."""
+    from zoo.cli import main
+
+    threads = torch.get_num_threads()
+    run = tmp_path / "runs" / "dlinear-etth1-h96"
+    try:
+        assert main(["train", "dlinear-etth1-h96", "max_epochs=1", "train_stride=8", "--out", str(run.parent)]) == 0
+        first = json.loads((run / "result.json").read_text())
+        assert main(["train", "dlinear-etth1-h96", "max_epochs=2", "train_stride=8", "--resume",
+                     "--out", str(run.parent)]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    (one,) = first["segments"]
+    steps = one["steps"][1]
+    assert one["steps"][0] == 1 and steps > 1 and one["threads"] == 1 and one["cpu_seconds"] > 0
+    second = json.loads((run / "result.json").read_text())
+    assert [s["steps"] for s in second["segments"]] == [[1, steps], [steps + 1, 2 * steps]]
+    same = ("steps", "threads", "started")  # the first fit as its last checkpoint kept it
+    assert {k: second["segments"][0][k] for k in same} == {k: one[k] for k in same} and second["epochs_run"] == 2
+
+
+@needs_etth1
 def test_cli_eval_and_forecast(tmp_path, capsys):
     from zoo.cli import main
 

@@ -52,7 +52,7 @@ def make_datamodule(recipe: dict, data_dir: str | None = None) -> ForecastDataMo
 def fit(model, dm: ForecastDataModule, recipe: dict, run_dir: Path, log_every: int = 50) -> dict:
     """Lightning fit with early stopping on val MSE (progress bar on a terminal only); loads the best weights back into ``model``."""
     from zoo.training import fit as zoo_fit
-    from zoo.training import make_trainer, train_seconds
+    from zoo.training import make_trainer, train_seconds, train_segments
 
     task = ForecastTask(model, lr=recipe["lr"], features=recipe["features"], lr_decay=recipe.get("lr_decay", 0.5),
                         weight_decay=recipe.get("weight_decay", 0.0))
@@ -64,7 +64,8 @@ def fit(model, dm: ForecastDataModule, recipe: dict, run_dir: Path, log_every: i
     best = torch.load(ckpt.best_model_path, map_location="cpu", weights_only=False)["state_dict"]
     task.load_state_dict(best)
     return {"fit_seconds": train_seconds(trainer), "epochs_run": trainer.current_epoch,
-            "best_val_mse": float(ckpt.best_model_score), "best_epoch": _best_epoch(run_dir)}
+            "best_val_mse": float(ckpt.best_model_score), "best_epoch": _best_epoch(run_dir),
+            "segments": train_segments(trainer)}  # each fit's steps, threads, wall and CPU seconds, load average
 
 
 def _best_epoch(run_dir: Path) -> int | None:
